@@ -1,0 +1,38 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Role } from "../../../proto/gen/llmgateway/v1/common_pb.js";
+import type { Principal } from "./principal.js";
+
+/** What a management RPC needs. One row per action; docs/authorization.md mirrors this table. */
+export type Permission =
+  | "organizations.create"
+  | "organizations.read"
+  | "api_keys.manage"
+  | "api_keys.read"
+  | "credentials.manage"
+  | "credentials.read"
+  | "routes.manage"
+  | "routes.read";
+
+/** The authorization table: which roles hold which permission inside their organization. */
+export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
+  "organizations.create": [],
+  "organizations.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER],
+  "api_keys.manage": [Role.OWNER, Role.ADMIN],
+  "api_keys.read": [Role.OWNER, Role.ADMIN],
+  "credentials.manage": [Role.OWNER, Role.ADMIN, Role.OPERATOR],
+  "credentials.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
+  "routes.manage": [Role.OWNER, Role.ADMIN, Role.OPERATOR],
+  "routes.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
+};
+
+/**
+ * Throws unless the principal may do `permission` in organization `orgId`
+ * (undefined for platform-wide actions). Platform admins may do everything.
+ */
+export function authorize(principal: Principal, permission: Permission, orgId?: string): void {
+  if (principal.platformAdmin) return;
+  const allowed = AUTHORIZATION_TABLE[permission].includes(principal.role);
+  if (!allowed || orgId === undefined || orgId !== principal.orgId) {
+    throw new ConnectError(`permission denied: ${permission}`, Code.PermissionDenied);
+  }
+}

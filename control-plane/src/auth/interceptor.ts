@@ -1,0 +1,58 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Interceptor } from "@connectrpc/connect";
+import { hashApiKey } from "../../../lib/src/api-key.js";
+import type { Role } from "../../../proto/gen/llmgateway/v1/common_pb.js";
+import type { Db } from "../db/pool.js";
+import { type Principal, principalKey, workerKey } from "./principal.js";
+import { roleFromDb } from "./roles.js";
+
+function bearer(header: string | null): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(.+)$/i.exec(header);
+  return match?.[1]?.trim();
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+interface KeyRow {
+  id: string;
+  org_id: string;
+  role: string;
+  platform_admin: boolean;
+}
+
+/**
+ * Resolves the bearer token to a principal (a gateway API key) or to the
+ * worker identity (the shared worker token) and stores it in the context.
+ * Handlers decide what they require; an unknown token leaves both unset.
+ */
+export function createAuthInterceptor(db: Db, workerToken: string): Interceptor {
+  const workerDigest = digest(workerToken);
+  return (next) => async (req) => {
+    const token = bearer(req.header.get("authorization"));
+    if (token) {
+      if (timingSafeEqual(digest(token), workerDigest)) {
+        req.contextValues.set(workerKey, true);
+      } else {
+        const { rows } = await db.query<KeyRow>(
+          `SELECT k.id, k.org_id, k.role, k.platform_admin FROM api_keys k JOIN organizations o ON o.id = k.org_id
+           WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+             AND NOT o.disabled`,
+          [hashApiKey(token)],
+        );
+        const row = rows[0];
+        if (row) {
+          const principal: Principal = {
+            kind: "api_key",
+            keyId: row.id,
+            orgId: row.org_id,
+            role: roleFromDb(row.role) as Role,
+            platformAdmin: row.platform_admin,
+          };
+          req.contextValues.set(principalKey, principal);
+        }
+      }
+    }
+    return next(req);
+  };
+}

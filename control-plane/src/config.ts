@@ -1,0 +1,35 @@
+import { envHost, envInt, envOptional, envString } from "../../lib/src/env.js";
+
+export interface ControlPlaneConfig {
+  host: string;
+  port: number;
+  /** Unset: embedded PGlite in dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** Base64/hex master key; unset on the embedded default means "generate and keep in dataDir". */
+  masterKey: string | undefined;
+  /** Shared secret workers present on the worker-facing RPCs. */
+  workerToken: string;
+  /** Registered as the platform-admin key at start when set. */
+  adminKey: string | undefined;
+  heartbeatSeconds: number;
+  /** Safety-net version check interval. */
+  pollMs: number;
+}
+
+/** Parses the control plane's environment once; throws ConfigError naming the bad variable. */
+export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
+  const databaseUrl = envOptional(env, "DATABASE_URL");
+  const masterKey = envOptional(env, "LLM_GATEWAY_MASTER_KEY");
+  return {
+    host: envHost(env, "LLM_GATEWAY_CONTROL_PLANE_HOST"),
+    port: envInt(env, "LLM_GATEWAY_CONTROL_PLANE_PORT", 8081, 0, 65535),
+    databaseUrl,
+    dataDir: envString(env, "LLM_GATEWAY_DATA_DIR", ".data"),
+    masterKey,
+    workerToken: envString(env, "LLM_GATEWAY_WORKER_TOKEN"),
+    adminKey: envOptional(env, "LLM_GATEWAY_ADMIN_KEY"),
+    heartbeatSeconds: envInt(env, "LLM_GATEWAY_HEARTBEAT_SECONDS", 15, 1, 3600),
+    pollMs: envInt(env, "LLM_GATEWAY_VERSION_POLL_MS", 1000, 50, 60_000),
+  };
+}

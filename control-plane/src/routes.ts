@@ -1,0 +1,22 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
+import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
+import { WorkerService } from "../../proto/gen/llmgateway/v1/worker_service_pb.js";
+import { createApiKeyService } from "./services/api-keys.js";
+import { createCredentialService } from "./services/credentials.js";
+import { createOrganizationService } from "./services/organizations.js";
+import { createRouteService } from "./services/routes.js";
+import { createWorkerService, type WorkerServiceDeps } from "./services/worker-service.js";
+
+/** Every service the control plane serves, wired to its dependencies. */
+export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(OrganizationService, createOrganizationService(deps));
+    router.service(ApiKeyService, createApiKeyService(deps));
+    router.service(CredentialService, createCredentialService(deps));
+    router.service(RouteService, createRouteService(deps));
+    router.service(WorkerService, createWorkerService(deps));
+  };
+}

@@ -1,0 +1,170 @@
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { displayPrefix, generateApiKey, hashApiKey } from "../../../lib/src/api-key.js";
+import {
+  type ApiKey,
+  ApiKeySchema,
+  type ApiKeyService,
+} from "../../../proto/gen/llmgateway/v1/api_key_service_pb.js";
+import { appendAudit, requireReason } from "../audit/audit-log.js";
+import { authorize } from "../auth/authorize.js";
+import { actorOf, requirePrincipal } from "../auth/principal.js";
+import { roleFromDb, roleToDb } from "../auth/roles.js";
+import { recordChanges } from "../changes/change-log.js";
+import type { Queryable } from "../db/pool.js";
+import { commitChange, read, type ServiceDeps } from "./deps.js";
+import { optTs } from "./mappers.js";
+import { notFound, requireText, requireUuid } from "./validate.js";
+
+interface KeyRow {
+  id: string;
+  org_id: string;
+  name: string;
+  prefix: string;
+  role: string;
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+const COLUMNS = "id, org_id, name, prefix, role, created_at, expires_at, revoked_at, last_used_at";
+
+function toProto(r: KeyRow): ApiKey {
+  return create(ApiKeySchema, {
+    id: r.id,
+    orgId: r.org_id,
+    name: r.name,
+    prefix: r.prefix,
+    role: roleFromDb(r.role),
+    ...optTs("createdAt", r.created_at),
+    ...optTs("expiresAt", r.expires_at),
+    ...optTs("revokedAt", r.revoked_at),
+    ...optTs("lastUsedAt", r.last_used_at),
+  });
+}
+
+/** The audit view of a key: no hash, no key. */
+const auditView = (r: KeyRow) => ({
+  name: r.name,
+  prefix: r.prefix,
+  role: r.role,
+  revoked: r.revoked_at !== null,
+});
+
+export interface NewKey {
+  orgId: string;
+  name: string;
+  role: string;
+  platformAdmin?: boolean;
+  expiresAt?: Date | null;
+  /** Use this key instead of generating one (bootstrap from LLM_GATEWAY_ADMIN_KEY). */
+  key?: string;
+}
+
+/** Inserts a key and returns the row and the full key (shown once). */
+export async function insertApiKey(db: Queryable, k: NewKey): Promise<{ row: KeyRow; key: string }> {
+  const key = k.key ?? generateApiKey();
+  const { rows } = await db.query<KeyRow>(
+    `INSERT INTO api_keys (id, org_id, name, prefix, key_hash, role, platform_admin, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    [
+      randomUUID(),
+      k.orgId,
+      k.name,
+      displayPrefix(key),
+      hashApiKey(key),
+      k.role,
+      k.platformAdmin ?? false,
+      k.expiresAt ?? null,
+    ],
+  );
+  return { row: rows[0] as KeyRow, key };
+}
+
+export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKeyService> {
+  return {
+    async createApiKey(req, ctx) {
+      const principal = requirePrincipal(ctx);
+      const orgId = requireUuid(req.orgId, "org_id");
+      authorize(principal, "api_keys.manage", orgId);
+      const reason = requireReason(req.reason);
+      const name = requireText(req.name, "name");
+      const role = roleToDb(req.role);
+      const expiresAt = req.expiresAt ? timestampDate(req.expiresAt) : null;
+      if (expiresAt && expiresAt.getTime() <= Date.now()) {
+        throw new ConnectError("expires_at must be in the future", Code.InvalidArgument);
+      }
+      const { row, key } = await commitChange(deps, "API key", async (tx) => {
+        const created = await insertApiKey(tx, { orgId, name, role, expiresAt });
+        await appendAudit(tx, {
+          orgId,
+          actor: actorOf(principal),
+          action: "api_key.create",
+          resourceType: "api_key",
+          resourceId: created.row.id,
+          after: auditView(created.row),
+          reason,
+        });
+        await recordChanges(tx, [{ kind: "api_key", id: created.row.id }]);
+        return created;
+      });
+      return { apiKey: toProto(row), key };
+    },
+
+    async listApiKeys(req, ctx) {
+      const principal = requirePrincipal(ctx);
+      const orgId = requireUuid(req.orgId, "org_id");
+      authorize(principal, "api_keys.read", orgId);
+      const rows = await read(
+        "API keys",
+        async () =>
+          (
+            await deps.db.query<KeyRow>(
+              `SELECT ${COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY created_at`,
+              [orgId],
+            )
+          ).rows,
+      );
+      return { apiKeys: rows.map(toProto) };
+    },
+
+    async revokeApiKey(req, ctx) {
+      const principal = requirePrincipal(ctx);
+      const orgId = requireUuid(req.orgId, "org_id");
+      const id = requireUuid(req.id, "id");
+      authorize(principal, "api_keys.manage", orgId);
+      const reason = requireReason(req.reason);
+      const row = await commitChange(deps, "API key", async (tx) => {
+        const before = (
+          await tx.query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1 AND org_id = $2 FOR UPDATE`, [
+            id,
+            orgId,
+          ])
+        ).rows[0];
+        if (!before) throw notFound("API key");
+        const after = (
+          await tx.query<KeyRow>(
+            `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,
+            [id],
+          )
+        ).rows[0] as KeyRow;
+        await appendAudit(tx, {
+          orgId,
+          actor: actorOf(principal),
+          action: "api_key.revoke",
+          resourceType: "api_key",
+          resourceId: id,
+          before: auditView(before),
+          after: auditView(after),
+          reason,
+        });
+        await recordChanges(tx, [{ kind: "api_key", id }]);
+        return after;
+      });
+      return { apiKey: toProto(row) };
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Server options and per-request `x-mock-*` header overrides, validated into
+ * the plan one request follows.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+
+export const LIMITS = {
+  latencyMs: 600_000,
+  chunkCount: 10_000,
+  chunkIntervalMs: 60_000,
+} as const;
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  latencyMs: number;
+  chunkCount: number;
+  chunkIntervalMs: number;
+  errorRate: number;
+  errorStatus: number;
+  apiKey: string | undefined;
+  record: boolean;
+}
+
+export interface Plan {
+  latencyMs: number;
+  chunkCount: number;
+  chunkIntervalMs: number;
+  /** Status to answer with instead of a normal reply, from `x-mock-status` or `errorRate`. */
+  errorStatus: number | undefined;
+  /** Content chunks to send before destroying the socket; -1 for none. */
+  failAfterChunks: number;
+}
+
+/** A bad `x-mock-*` header; answered with 400 naming the header. */
+export class HeaderError extends Error {
+  override readonly name = "HeaderError";
+  constructor(
+    readonly header: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface OptionInput {
+  host?: string | undefined;
+  port?: number | undefined;
+  latencyMs?: number | undefined;
+  chunkCount?: number | undefined;
+  chunkIntervalMs?: number | undefined;
+  errorRate?: number | undefined;
+  errorStatus?: number | undefined;
+  apiKey?: string | undefined;
+  record?: boolean | undefined;
+}
+
+function optionInt(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+export function resolveOptions(options: OptionInput): ResolvedOptions {
+  const errorRate = options.errorRate ?? 0;
+  if (!Number.isFinite(errorRate) || errorRate < 0 || errorRate > 1) {
+    throw new RangeError(`errorRate must be a number between 0 and 1, got ${errorRate}`);
+  }
+  if (options.apiKey === "") throw new RangeError("apiKey must not be empty");
+  return {
+    host: options.host ?? "127.0.0.1",
+    port: optionInt("port", options.port, 0, 0, 65_535),
+    latencyMs: optionInt("latencyMs", options.latencyMs, 0, 0, LIMITS.latencyMs),
+    chunkCount: optionInt("chunkCount", options.chunkCount, 8, 0, LIMITS.chunkCount),
+    chunkIntervalMs: optionInt("chunkIntervalMs", options.chunkIntervalMs, 0, 0, LIMITS.chunkIntervalMs),
+    errorRate,
+    errorStatus: optionInt("errorStatus", options.errorStatus, 500, 400, 599),
+    apiKey: options.apiKey,
+    record: options.record ?? false,
+  };
+}
+
+function headerInt(headers: IncomingHttpHeaders, name: string, fallback: number, min: number, max: number) {
+  const raw = headers[name];
+  if (raw === undefined) return fallback;
+  const value = typeof raw === "string" && /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new HeaderError(name, `${name} must be an integer between ${min} and ${max}, got "${String(raw)}"`);
+  }
+  return value;
+}
+
+/**
+ * Deterministic error spreading: the nth API request (1-based) fails when the
+ * running quota floor(n * rate) steps up, so 0.25 fails requests 4, 8, 12, ...
+ */
+export function failsAt(n: number, rate: number): boolean {
+  return rate > 0 && Math.floor(n * rate + 1e-9) > Math.floor((n - 1) * rate + 1e-9);
+}
+
+/**
+ * Plan for one request. `apiRequest` is the 1-based count of chat/embeddings
+ * requests (0 for others, which `errorRate` never fails). Throws HeaderError.
+ */
+export function planRequest(headers: IncomingHttpHeaders, config: ResolvedOptions, apiRequest: number): Plan {
+  let errorStatus: number | undefined;
+  if (headers["x-mock-status"] !== undefined) {
+    errorStatus = headerInt(headers, "x-mock-status", 0, 400, 599);
+  } else if (apiRequest > 0 && failsAt(apiRequest, config.errorRate)) {
+    errorStatus = config.errorStatus;
+  }
+  return {
+    latencyMs: headerInt(headers, "x-mock-latency-ms", config.latencyMs, 0, LIMITS.latencyMs),
+    chunkCount: headerInt(headers, "x-mock-chunks", config.chunkCount, 0, LIMITS.chunkCount),
+    chunkIntervalMs: headerInt(
+      headers,
+      "x-mock-chunk-interval-ms",
+      config.chunkIntervalMs,
+      0,
+      LIMITS.chunkIntervalMs,
+    ),
+    errorStatus,
+    failAfterChunks: headerInt(headers, "x-mock-fail-after-chunks", -1, 0, LIMITS.chunkCount),
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Deterministic OpenAI-compatible upstream for tests, demos and benchmarks.
+ * A TEST TOOL, not a provider: replies are canned ("tok0 tok1 ..."), failures
+ * are driven by options and `x-mock-*` headers. Built on `node:http` only and
+ * kept lean on the hot path (no per-request logging, pre-serialised pieces).
+ */
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { chat, embeddings, later, MAX_BODY_BYTES, sendJson, sendMockError, tooLarge } from "./handlers.js";
+import { errorJson, MOCK_MODELS, MODELS_LIST_JSON, modelObject } from "./openai-shapes.js";
+import { HeaderError, type Plan, planRequest, resolveOptions } from "./plan.js";
+
+export interface MockProviderOptions {
+  host?: string | undefined;
+  port?: number | undefined;
+  /** Delay before response headers, in ms (default 0). */
+  latencyMs?: number | undefined;
+  /** Content pieces per reply; also `completion_tokens` (default 8). */
+  chunkCount?: number | undefined;
+  /** Gap between streamed content chunks, in ms (default 0: written at once). */
+  chunkIntervalMs?: number | undefined;
+  /** Fraction 0..1 of API requests answered with `errorStatus`, spread evenly by a counter (default 0). */
+  errorRate?: number | undefined;
+  /** Status used by `errorRate` (default 500). */
+  errorStatus?: number | undefined;
+  /** When set, requests must send `Authorization: Bearer <apiKey>`. */
+  apiKey?: string | undefined;
+  /** Record requests in `MockProvider.requests` (default false). */
+  record?: boolean | undefined;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Request target as sent, including any query string. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON body; the raw text when it is not JSON; undefined when empty. */
+  body: unknown;
+}
+
+export interface MockProvider {
+  /** Base URL including `/v1`, e.g. `http://127.0.0.1:PORT/v1`. */
+  url: string;
+  port: number;
+  /** Last 1000 requests (oldest first) when `record` is on. */
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export { MAX_BODY_BYTES };
+export const RECORD_LIMIT = 1000;
+
+type Route = "chat" | "embeddings" | "models" | "model";
+
+export async function startMockProvider(options: MockProviderOptions = {}): Promise<MockProvider> {
+  const config = resolveOptions(options);
+  const requests: RecordedRequest[] = [];
+  const expectedAuth = config.apiKey === undefined ? undefined : `Bearer ${config.apiKey}`;
+  let apiRequests = 0;
+  let completions = 0;
+
+  const respond = (req: IncomingMessage, res: ServerResponse, route: Route, path: string, raw: string) => {
+    let body: unknown;
+    let parsed = raw.length > 0;
+    try {
+      body = parsed ? JSON.parse(raw) : undefined;
+    } catch {
+      body = raw;
+      parsed = false;
+    }
+    if (config.record) {
+      requests.push({ method: req.method ?? "GET", path: req.url ?? path, headers: req.headers, body });
+      if (requests.length > RECORD_LIMIT) requests.shift();
+    }
+    let plan: Plan;
+    try {
+      plan = planRequest(req.headers, config, route === "chat" || route === "embeddings" ? ++apiRequests : 0);
+    } catch (error) {
+      if (!(error instanceof HeaderError)) throw error;
+      sendJson(res, 400, errorJson(400, error.message, error.header));
+      return;
+    }
+    later(res, plan.latencyMs, () => {
+      if (plan.errorStatus !== undefined) {
+        sendMockError(res, plan.errorStatus);
+      } else if (route === "models") {
+        sendJson(res, 200, MODELS_LIST_JSON);
+      } else if (route === "model") {
+        const id = decodeURIComponent(path.slice("/models/".length));
+        if ((MOCK_MODELS as readonly string[]).includes(id))
+          sendJson(res, 200, JSON.stringify(modelObject(id)));
+        else sendJson(res, 404, errorJson(404, `The model '${id}' does not exist`, "model"));
+      } else if (!parsed) {
+        sendJson(res, 400, errorJson(400, "We could not parse the JSON body of your request."));
+      } else if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        sendJson(res, 400, errorJson(400, "The request body must be a JSON object."));
+      } else if (plan.failAfterChunks >= 0 && (body as Record<string, unknown>).stream !== true) {
+        req.socket.destroy();
+      } else if (route === "chat") {
+        chat(res, body as Record<string, unknown>, plan, `chatcmpl-mock-${++completions}`);
+      } else {
+        embeddings(res, body as Record<string, unknown>);
+      }
+    });
+  };
+
+  const server = http.createServer((req, res) => {
+    const target = req.url ?? "/";
+    const query = target.indexOf("?");
+    let path = query === -1 ? target : target.slice(0, query);
+    if (path.startsWith("/v1/")) path = path.slice(3);
+    const route = routeOf(path);
+    const method = req.method ?? "GET";
+    if (route === undefined) {
+      sendJson(res, 404, errorJson(404, `Invalid URL (${method} ${target})`));
+      return;
+    }
+    const wanted = route === "chat" || route === "embeddings" ? "POST" : "GET";
+    if (method !== wanted) {
+      sendJson(res, 405, errorJson(405, `Method ${method} not allowed on ${path}`), { allow: wanted });
+      return;
+    }
+    if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
+      sendJson(res, 401, errorJson(401, "Incorrect API key provided."));
+      return;
+    }
+    if (wanted === "GET") {
+      respond(req, res, route, path, "");
+      return;
+    }
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+      tooLarge(req, res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let rejected = false;
+    req.on("data", (chunk: Buffer) => {
+      if (rejected) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        rejected = true;
+        tooLarge(req, res);
+      } else {
+        chunks.push(chunk);
+      }
+    });
+    req.on("end", () => {
+      if (!rejected) respond(req, res, route, path, Buffer.concat(chunks, size).toString("utf8"));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.on("connection", (socket) => socket.setNoDelay(true));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${host}:${port}/v1`,
+    port,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function routeOf(path: string): Route | undefined {
+  if (path === "/chat/completions") return "chat";
+  if (path === "/embeddings") return "embeddings";
+  if (path === "/models") return "models";
+  if (path.startsWith("/models/") && path.length > "/models/".length) return "model";
+  return undefined;
+}

@@ -1,0 +1,28 @@
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { KeyRecord, RoutingTable } from "../table/routing-table.js";
+import { GatewayError } from "./errors.js";
+
+/** The OpenAI api_key arrives as a bearer token; Anthropic-style clients send x-api-key. */
+function presentedKey(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth && auth.length > 7 && auth.charCodeAt(6) === 32 && /^bearer$/i.test(auth.slice(0, 6))) {
+    return auth.slice(7).trim();
+  }
+  const header = req.headers["x-api-key"];
+  return typeof header === "string" && header ? header.trim() : undefined;
+}
+
+/** Authenticates a gateway key against the in-memory table; never logs or echoes the key. */
+export function authenticate(req: IncomingMessage, table: RoutingTable): KeyRecord {
+  const key = presentedKey(req);
+  if (!key) {
+    throw new GatewayError(
+      "invalid_api_key",
+      "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+    );
+  }
+  const record = table.findKey(createHash("sha256").update(key).digest().toString("latin1"));
+  if (!record) throw new GatewayError("invalid_api_key", "Incorrect API key provided.");
+  return record;
+}

@@ -1,0 +1,42 @@
+import type { IncomingMessage } from "node:http";
+import { GatewayError } from "./errors.js";
+
+/** Reads the request body up to `limit` bytes; larger bodies fail with request_too_large. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > limit) {
+    return Promise.reject(
+      new GatewayError("request_too_large", `request body is larger than ${limit} bytes`),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new GatewayError("request_too_large", `request body is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    req.once("error", reject);
+  });
+}
+
+/** Parses a JSON object body, with OpenAI-shaped errors for anything else. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new GatewayError("invalid_json", "We could not parse the JSON body of your request.");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new GatewayError("invalid_json", "The request body must be a JSON object.");
+  }
+  return value as Record<string, unknown>;
+}
