@@ -8,7 +8,10 @@ import { generateApiKey } from "../../lib/src/api-key.js";
 import { type MockProvider, startMockProvider } from "../../mock-provider/src/server.js";
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
-import { CredentialService, ListCredentialsResponseSchema } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import {
+  CredentialService,
+  ListCredentialsResponseSchema,
+} from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
@@ -75,9 +78,15 @@ describe("control plane and worker as separate processes", () => {
     routes = createClient(RouteService, transport);
     const call = { headers };
 
-    const org = await orgs.createOrganization({ slug: `e2e-${randomBytes(3).toString("hex")}`, reason: "e2e test" }, call);
+    const org = await orgs.createOrganization(
+      { slug: `e2e-${randomBytes(3).toString("hex")}`, reason: "e2e test" },
+      call,
+    );
     orgId = org.organization?.id ?? "";
-    const key = await keys.createApiKey({ orgId, name: "e2e app", role: Role.MEMBER, reason: "e2e test" }, call);
+    const key = await keys.createApiKey(
+      { orgId, name: "e2e app", role: Role.MEMBER, reason: "e2e test" },
+      call,
+    );
     const cred = await credentials.createCredential(
       {
         orgId,
@@ -91,7 +100,12 @@ describe("control plane and worker as separate processes", () => {
     );
     credentialId = cred.credential?.id ?? "";
     await routes.putRoute(
-      { orgId, model: "e2e-model", targets: [{ credentialId, upstreamModel: "mock-small", weight: 1 }], reason: "e2e test" },
+      {
+        orgId,
+        model: "e2e-model",
+        targets: [{ credentialId, upstreamModel: "mock-small", weight: 1 }],
+        reason: "e2e test",
+      },
       call,
     );
     openai = new OpenAI({ baseURL: `${workerUrl}/v1`, apiKey: key.key, maxRetries: 0 });
@@ -106,7 +120,10 @@ describe("control plane and worker as separate processes", () => {
 
   const chatWorks = async () => {
     try {
-      await openai.chat.completions.create({ model: "e2e-model", messages: [{ role: "user", content: "ping" }] });
+      await openai.chat.completions.create({
+        model: "e2e-model",
+        messages: [{ role: "user", content: "ping" }],
+      });
       return true;
     } catch {
       return false;
@@ -154,7 +171,10 @@ describe("control plane and worker as separate processes", () => {
     let refusal: unknown;
     const elapsed = await until(async () => {
       try {
-        await openai.chat.completions.create({ model: "e2e-model", messages: [{ role: "user", content: "x" }] });
+        await openai.chat.completions.create({
+          model: "e2e-model",
+          messages: [{ role: "user", content: "x" }],
+        });
         return false;
       } catch (err) {
         refusal = err;
@@ -204,7 +224,10 @@ describe("control plane and worker as separate processes", () => {
     );
     await until(async () => {
       try {
-        await openai.chat.completions.create({ model: "e2e-after-restart", messages: [{ role: "user", content: "x" }] });
+        await openai.chat.completions.create({
+          model: "e2e-after-restart",
+          messages: [{ role: "user", content: "x" }],
+        });
         return true;
       } catch {
         return false;
@@ -215,7 +238,10 @@ describe("control plane and worker as separate processes", () => {
 
   // The mock enforces PROVIDER_SECRET as its API key, so every successful call above proves the secret went upstream.
   it("sends the provider secret upstream and never returns it from the management API", async () => {
-    const listed = await credentials.listCredentials({ orgId }, { headers: { authorization: `Bearer ${adminKey}` } });
+    const listed = await credentials.listCredentials(
+      { orgId },
+      { headers: { authorization: `Bearer ${adminKey}` } },
+    );
     expect(toJsonString(ListCredentialsResponseSchema, listed)).not.toContain(PROVIDER_SECRET);
     expect(listed.credentials[0]?.secretLast4).toBe(PROVIDER_SECRET.slice(-4));
     const logs = [...cp.lines, ...worker.lines].map((l) => l.raw).join("\n");

@@ -51,7 +51,9 @@ export function spawnGateway(args: string[], env: Record<string, string>): Gatew
         };
         const onExit = () => {
           cleanup();
-          reject(new Error(`${args.join(" ")} exited (${proc.exitCode}):\n${lines.map((l) => l.raw).join("\n")}`));
+          reject(
+            new Error(`${args.join(" ")} exited (${proc.exitCode}):\n${lines.map((l) => l.raw).join("\n")}`),
+          );
         };
         const timer = setTimeout(() => {
           cleanup();

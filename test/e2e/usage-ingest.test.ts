@@ -1,0 +1,70 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadControlPlaneConfig } from "../../control-plane/src/config.js";
+import { type ControlPlane, startControlPlane } from "../../control-plane/src/main.js";
+import { createLogger } from "../../lib/src/logger.js";
+import { WorkerService } from "../../proto/gen/llmgateway/v1/worker_service_pb.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+
+describe("IngestUsage", () => {
+  let db: TestDatabase;
+  let cp: ControlPlane;
+  const workerToken = randomBytes(24).toString("hex");
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cp = await startControlPlane(
+      loadControlPlaneConfig({
+        ...db.env,
+        LLM_GATEWAY_MASTER_KEY: randomBytes(32).toString("base64"),
+        LLM_GATEWAY_WORKER_TOKEN: workerToken,
+        LLM_GATEWAY_CONTROL_PLANE_PORT: "0",
+      }),
+      createLogger("test", "warn"),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await cp?.close();
+    await db?.drop();
+  });
+
+  const client = () =>
+    createClient(WorkerService, createConnectTransport({ baseUrl: cp.url, httpVersion: "1.1" }));
+  const auth = { headers: { authorization: `Bearer ${workerToken}` } };
+  const event = (requestId: string) => ({
+    requestId,
+    orgId: cp.bootstrapOrgId,
+    provider: "openai",
+    requestedModel: "demo-model",
+    servedModel: "mock-small",
+    requestType: "chat",
+    statusCode: 200,
+    promptTokens: 12n,
+    completionTokens: 8n,
+    startedAt: timestampNow(),
+    durationMs: 3.5,
+  });
+
+  it("stores a batch once, however often it is sent", async () => {
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    const first = await client().ingestUsage({ workerId: "w1", events: ids.map(event) }, auth);
+    expect(first).toMatchObject({ accepted: 50, duplicates: 0 });
+    const again = await client().ingestUsage({ workerId: "w1", events: ids.map(event) }, auth);
+    expect(again).toMatchObject({ accepted: 0, duplicates: 50 });
+    const { rows } = await cp.db.query<{ n: number; tokens: number }>(
+      "SELECT count(*)::int AS n, sum(prompt_tokens + completion_tokens)::int AS tokens FROM usage_events WHERE request_id = ANY($1)",
+      [ids],
+    );
+    expect(rows[0]).toEqual({ n: 50, tokens: 50 * 20 });
+  });
+
+  it("refuses callers without the worker token", async () => {
+    await expect(client().ingestUsage({ workerId: "w1", events: [event(randomUUID())] })).rejects.toSatisfy(
+      (err) => err instanceof ConnectError && err.code === Code.Unauthenticated,
+    );
+  });
+});
