@@ -26,38 +26,30 @@ describe("auditRowHash", () => {
   });
 
   it("hashes the previous hash followed by the canonical JSON of the row", () => {
-    const body = JSON.stringify([
-      ENTRY.orgId,
-      SEQ,
-      AT,
-      ENTRY.actor,
-      ENTRY.action,
-      ENTRY.resourceType,
-      ENTRY.resourceId,
-      ENTRY.before,
-      ENTRY.after,
-      ENTRY.reason,
-    ]);
+    // Written out by hand: object keys sorted, so jsonb's reordering cannot change the hash.
+    const body =
+      '["3f0c7a52-5c7e-4d0a-9a55-8a7a3f1e2b10",7,"2025-01-02T03:04:05.678Z","api_key:key-1","credentials.update",' +
+      '"credential","cred-1",{"enabled":true,"name":"primary"},{"enabled":false,"name":"primary"},"rotating the provider secret"]';
     const expected = createHash("sha256").update(PREV).update(body).digest();
     expect(auditRowHash(PREV, SEQ, AT, ENTRY).equals(expected)).toBe(true);
   });
 
   it("hashes only the row for the first row of a chain", () => {
     const first = auditRowHash(null, 1, AT, ENTRY);
-    const body = JSON.stringify([
-      ENTRY.orgId,
-      1,
-      AT,
-      ENTRY.actor,
-      ENTRY.action,
-      ENTRY.resourceType,
-      ENTRY.resourceId,
-      ENTRY.before,
-      ENTRY.after,
-      ENTRY.reason,
-    ]);
+    const body =
+      '["3f0c7a52-5c7e-4d0a-9a55-8a7a3f1e2b10",1,"2025-01-02T03:04:05.678Z","api_key:key-1","credentials.update",' +
+      '"credential","cred-1",{"enabled":true,"name":"primary"},{"enabled":false,"name":"primary"},"rotating the provider secret"]';
     expect(first.equals(createHash("sha256").update(body).digest())).toBe(true);
     expect(first.equals(auditRowHash(Buffer.alloc(0), 1, AT, ENTRY))).toBe(true);
+  });
+
+  it("does not depend on object key order (jsonb stores keys reordered)", () => {
+    const reordered = {
+      ...ENTRY,
+      before: { enabled: true, name: "primary" },
+      after: { enabled: false, name: "primary" },
+    };
+    expect(auditRowHash(PREV, SEQ, AT, reordered).equals(auditRowHash(PREV, SEQ, AT, ENTRY))).toBe(true);
   });
 
   const base = auditRowHash(PREV, SEQ, AT, ENTRY);

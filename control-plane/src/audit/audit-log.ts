@@ -29,11 +29,27 @@ export function requireReason(reason: string): string {
 }
 
 /**
+ * JSON with object keys sorted at every level. PostgreSQL's jsonb reorders
+ * keys, so hashing canonical JSON lets a verifier recompute the hash from the
+ * stored row.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/**
  * The canonical bytes hashed for a row: the previous hash plus the row's
  * fields in a fixed order, so a verifier can recompute the chain.
  */
 export function auditRowHash(prev: Buffer | null, seq: number, occurredAt: string, e: AuditEntry): Buffer {
-  const body = JSON.stringify([
+  const body = canonicalJson([
     e.orgId,
     seq,
     occurredAt,

@@ -6,9 +6,10 @@ import { ConfigError } from "../../../lib/src/env.js";
 /** Parses LLM_GATEWAY_MASTER_KEY: 32 bytes as base64 (44 chars) or hex (64 chars). */
 export function parseMasterKey(value: string): Buffer {
   const trimmed = value.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(trimmed)
-    ? Buffer.from(trimmed, "hex")
-    : Buffer.from(trimmed, "base64");
+  // Node's base64 decoder skips characters it does not know: check the alphabet first.
+  const hex = /^[0-9a-fA-F]{64}$/.test(trimmed);
+  const base64 = /^[A-Za-z0-9+/]{43}=?$/.test(trimmed) || /^[A-Za-z0-9_-]{43}$/.test(trimmed);
+  const key = hex ? Buffer.from(trimmed, "hex") : base64 ? Buffer.from(trimmed, "base64") : Buffer.alloc(0);
   if (key.length !== 32) {
     throw new ConfigError(
       "LLM_GATEWAY_MASTER_KEY must be 32 bytes, base64 or hex encoded (openssl rand -base64 32)",

@@ -93,6 +93,10 @@ export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKe
       const reason = requireReason(req.reason);
       const name = requireText(req.name, "name");
       const role = roleToDb(req.role);
+      // Role enum values grow as privilege shrinks (OWNER = 1 … MEMBER = 5): no one mints a key above their own role.
+      if (!principal.platformAdmin && req.role < principal.role) {
+        throw new ConnectError("cannot create a key with a role above your own", Code.PermissionDenied);
+      }
       const expiresAt = req.expiresAt ? timestampDate(req.expiresAt) : null;
       if (expiresAt && expiresAt.getTime() <= Date.now()) {
         throw new ConnectError("expires_at must be in the future", Code.InvalidArgument);
@@ -145,6 +149,13 @@ export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKe
           ])
         ).rows[0];
         if (!before) throw notFound("API key");
+        const platform = await tx.query("SELECT 1 FROM api_keys WHERE id = $1 AND platform_admin", [id]);
+        if (platform.rows.length > 0 && !principal.platformAdmin) {
+          throw new ConnectError(
+            "only a platform admin can revoke a platform-admin key",
+            Code.PermissionDenied,
+          );
+        }
         const after = (
           await tx.query<KeyRow>(
             `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,

@@ -38,6 +38,25 @@ function validate(body: Record<string, unknown>): { model: string; stream: boole
   return { model, stream: stream === true };
 }
 
+const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+const UNREACHABLE_CODES = new Set([
+  "UND_ERR_CONNECT",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNRESET",
+]);
+
+/** A failure talking to the provider (connect, timeout, dropped body) as the client's error. */
+function upstreamFailure(err: unknown, provider: string): GatewayError {
+  const code = (err as { code?: string }).code ?? "";
+  if (TIMEOUT_CODES.has(code))
+    return new GatewayError("upstream_timeout", `provider ${provider} did not answer in time`);
+  if (UNREACHABLE_CODES.has(code))
+    return new GatewayError("upstream_unreachable", `could not reach provider ${provider}`);
+  return new GatewayError("upstream_error", `the connection to provider ${provider} failed`);
+}
+
 function requestIdOf(req: IncomingMessage): string {
   const given = req.headers["x-request-id"];
   return typeof given === "string" && /^[\w.:-]{8,128}$/.test(given) ? given : randomUUID();
@@ -138,18 +157,18 @@ export function createChatHandler(deps: ChatDeps) {
           signal: abort.signal,
         });
       } catch (err) {
-        const code = (err as { code?: string }).code ?? "";
-        if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT") {
-          throw new GatewayError(
-            "upstream_timeout",
-            `provider ${credential.provider.id} did not answer in time`,
-          );
-        }
-        throw new GatewayError("upstream_unreachable", `could not reach provider ${credential.provider.id}`);
+        throw upstreamFailure(err, credential.provider.id);
       }
+      const readAll = async () => {
+        try {
+          return Buffer.from(await response.body.arrayBuffer());
+        } catch (err) {
+          throw upstreamFailure(err, credential.provider.id);
+        }
+      };
 
       if (response.statusCode >= 400) {
-        const raw = Buffer.from(await response.body.arrayBuffer());
+        const raw = await readAll();
         account.providerMs = performance.now() - providerStart;
         const translated = adapter.error(response.statusCode, raw);
         const retryAfter = response.headers["retry-after"];
@@ -163,7 +182,7 @@ export function createChatHandler(deps: ChatDeps) {
       }
 
       if (!stream) {
-        const raw = Buffer.from(await response.body.arrayBuffer());
+        const raw = await readAll();
         account.providerMs = performance.now() - providerStart;
         const out = adapter.chatResponse(raw);
         account.usage = out.usage;

@@ -24,7 +24,6 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, type: "invalid_request_error" },
   invalid_json: { status: 400, type: "invalid_request_error" },
   invalid_request: { status: 400, type: "invalid_request_error" },
-  unsupported_media_type: { status: 415, type: "invalid_request_error" },
   request_too_large: { status: 413, type: "invalid_request_error" },
   model_not_found: { status: 404, type: "invalid_request_error" },
   model_unavailable: { status: 503, type: "api_error" },

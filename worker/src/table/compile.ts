@@ -28,7 +28,9 @@ export function compileRoute(
   let total = 0;
   for (const t of route.targets) {
     const credential = credentials.get(t.credentialId);
-    if (!credential?.entry.enabled) continue;
+    // The control plane checks ownership on write; the worker checks again so a
+    // bad row can never send one tenant's traffic on another tenant's key.
+    if (!credential?.entry.enabled || credential.orgId !== route.orgId) continue;
     const upstreamModel = t.upstreamModel || route.model;
     if (credential.models.size > 0 && !credential.models.has(upstreamModel)) continue;
     const weight = t.weight * Math.max(credential.entry.weight, 0);

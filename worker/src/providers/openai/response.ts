@@ -7,15 +7,18 @@ interface OpenAIUsage {
   completion_tokens_details?: { reasoning_tokens?: number };
 }
 
-/** Reads OpenAI's usage object; undefined when absent or malformed. */
+/** A token count as reported, or 0 when it is not a non-negative integer. */
+const count = (v: unknown): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : 0);
+
+/** Reads OpenAI's usage object; undefined when absent or not an object. Bad counts read as 0. */
 export function usageFrom(value: unknown): Usage | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
   const u = value as OpenAIUsage;
   return {
-    promptTokens: u.prompt_tokens ?? 0,
-    completionTokens: u.completion_tokens ?? 0,
-    cachedTokens: u.prompt_tokens_details?.cached_tokens ?? 0,
-    reasoningTokens: u.completion_tokens_details?.reasoning_tokens ?? 0,
+    promptTokens: count(u.prompt_tokens),
+    completionTokens: count(u.completion_tokens),
+    cachedTokens: count(u.prompt_tokens_details?.cached_tokens),
+    reasoningTokens: count(u.completion_tokens_details?.reasoning_tokens),
   };
 }
 

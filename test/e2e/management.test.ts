@@ -1,0 +1,180 @@
+import { randomBytes } from "node:crypto";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditRowHash } from "../../control-plane/src/audit/audit-log.js";
+import { loadControlPlaneConfig } from "../../control-plane/src/config.js";
+import { type ControlPlane, startControlPlane } from "../../control-plane/src/main.js";
+import { generateApiKey } from "../../lib/src/api-key.js";
+import { createLogger } from "../../lib/src/logger.js";
+import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
+import { Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
+import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+
+const codeOf = (err: unknown) => (err instanceof ConnectError ? Code[err.code] : String(err));
+
+/** Management API rules: validation, tenant isolation, role limits, audit chain. */
+describe("management API", () => {
+  let db: TestDatabase;
+  let cp: ControlPlane;
+  const adminKey = generateApiKey();
+  const as = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
+  let orgs: ReturnType<typeof createClient<typeof OrganizationService>>;
+  let keys: ReturnType<typeof createClient<typeof ApiKeyService>>;
+  let creds: ReturnType<typeof createClient<typeof CredentialService>>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cp = await startControlPlane(
+      loadControlPlaneConfig({
+        ...db.env,
+        LLM_GATEWAY_MASTER_KEY: randomBytes(32).toString("base64"),
+        LLM_GATEWAY_WORKER_TOKEN: randomBytes(24).toString("hex"),
+        LLM_GATEWAY_ADMIN_KEY: adminKey,
+        LLM_GATEWAY_CONTROL_PLANE_PORT: "0",
+      }),
+      createLogger("test", "warn"),
+    );
+    const transport = createConnectTransport({ baseUrl: cp.url, httpVersion: "2" });
+    orgs = createClient(OrganizationService, transport);
+    keys = createClient(ApiKeyService, transport);
+    creds = createClient(CredentialService, transport);
+  }, 60_000);
+
+  afterAll(async () => {
+    await cp?.close();
+    await db?.drop();
+  });
+
+  async function newOrg(): Promise<string> {
+    const res = await orgs.createOrganization(
+      { slug: `t-${randomBytes(4).toString("hex")}`, reason: "test" },
+      as(adminKey),
+    );
+    return res.organization?.id ?? "";
+  }
+
+  it("rejects bad input with InvalidArgument and duplicates with AlreadyExists", async () => {
+    const bad = [
+      orgs.createOrganization({ slug: "Not A Slug", reason: "test" }, as(adminKey)),
+      orgs.createOrganization({ slug: "fine-slug", reason: "  " }, as(adminKey)),
+      creds.createCredential(
+        { orgId: "not-a-uuid", provider: "openai", name: "x", secret: "s", reason: "t" },
+        as(adminKey),
+      ),
+    ];
+    for (const call of bad) expect(codeOf(await call.catch((e) => e))).toBe("InvalidArgument");
+    const orgId = await newOrg();
+    const unknownProvider = await creds
+      .createCredential(
+        { orgId, provider: "no-such-provider", name: "x", secret: "s", reason: "t" },
+        as(adminKey),
+      )
+      .catch((e) => e);
+    expect(codeOf(unknownProvider)).toBe("InvalidArgument");
+    const slug = `dup-${randomBytes(3).toString("hex")}`;
+    await orgs.createOrganization({ slug, reason: "test" }, as(adminKey));
+    expect(
+      codeOf(await orgs.createOrganization({ slug, reason: "test" }, as(adminKey)).catch((e) => e)),
+    ).toBe("AlreadyExists");
+    expect(codeOf(await orgs.listOrganizations({}).catch((e) => e))).toBe("Unauthenticated");
+  });
+
+  it("keeps tenants apart and roles within their limits", async () => {
+    const a = await newOrg();
+    const b = await newOrg();
+    const aAdmin = (
+      await keys.createApiKey({ orgId: a, name: "a admin", role: Role.ADMIN, reason: "t" }, as(adminKey))
+    ).key;
+    await creds.createCredential(
+      { orgId: b, provider: "openai", name: "b-openai-prod", secret: "sk-b-secret-value", reason: "t" },
+      as(adminKey),
+    );
+    expect(codeOf(await creds.listCredentials({ orgId: b }, as(aAdmin)).catch((e) => e))).toBe(
+      "PermissionDenied",
+    );
+    expect(
+      codeOf(await orgs.createOrganization({ slug: "x-org", reason: "t" }, as(aAdmin)).catch((e) => e)),
+    ).toBe("PermissionDenied");
+    const owner = await keys
+      .createApiKey({ orgId: a, name: "owner?", role: Role.OWNER, reason: "t" }, as(aAdmin))
+      .catch((e) => e);
+    expect(codeOf(owner)).toBe("PermissionDenied");
+    const operator = await keys.createApiKey(
+      { orgId: a, name: "ops", role: Role.OPERATOR, reason: "t" },
+      as(aAdmin),
+    );
+    expect(operator.apiKey?.role).toBe(Role.OPERATOR);
+    expect(
+      codeOf(
+        await keys
+          .createApiKey({ orgId: a, name: "n", role: Role.MEMBER, reason: "t" }, as(operator.key))
+          .catch((e) => e),
+      ),
+    ).toBe("PermissionDenied");
+  });
+
+  it("lets only a platform admin revoke the platform-admin key", async () => {
+    const defaultAdmin = (
+      await keys.createApiKey(
+        { orgId: cp.bootstrapOrgId, name: "default admin", role: Role.ADMIN, reason: "t" },
+        as(adminKey),
+      )
+    ).key;
+    const listed = await keys.listApiKeys({ orgId: cp.bootstrapOrgId }, as(defaultAdmin));
+    const platformKey = listed.apiKeys.find((k) => k.name.startsWith("admin (LLM_GATEWAY_ADMIN_KEY)"));
+    expect(platformKey).toBeDefined();
+    const denied = await keys
+      .revokeApiKey({ orgId: cp.bootstrapOrgId, id: platformKey?.id ?? "", reason: "t" }, as(defaultAdmin))
+      .catch((e) => e);
+    expect(codeOf(denied)).toBe("PermissionDenied");
+  });
+
+  it("writes an audit row per change whose hash chain recomputes from the stored rows", async () => {
+    const orgId = await newOrg();
+    const cred = await creds.createCredential(
+      {
+        orgId,
+        provider: "openai",
+        name: "openai-prod-chat",
+        secret: "sk-live-do-not-log-1234",
+        reason: "onboarding",
+      },
+      as(adminKey),
+    );
+    await creds.disableCredential(
+      { orgId, id: cred.credential?.id ?? "", reason: "incident 42" },
+      as(adminKey),
+    );
+    const { rows } = await cp.db.query("SELECT * FROM audit_log WHERE org_id = $1 ORDER BY seq", [orgId]);
+    expect(rows.map((r) => r.action)).toEqual([
+      "organization.create",
+      "credential.create",
+      "credential.disable",
+    ]);
+    expect(rows[2].reason).toBe("incident 42");
+    expect(rows[2].before.enabled).toBe(true);
+    expect(rows[2].after.enabled).toBe(false);
+    expect(JSON.stringify(rows)).not.toContain("sk-live-do-not-log-1234");
+    let prev: Buffer | null = null;
+    for (const r of rows) {
+      const hash = auditRowHash(prev, Number(r.seq), new Date(r.occurred_at).toISOString(), {
+        orgId: r.org_id,
+        actor: r.actor,
+        action: r.action,
+        resourceType: r.resource_type,
+        resourceId: r.resource_id,
+        before: r.before ?? undefined,
+        after: r.after ?? undefined,
+        reason: r.reason,
+      });
+      expect(hash.equals(r.hash)).toBe(true);
+      prev = r.hash;
+    }
+    await expect(cp.db.query("UPDATE audit_log SET reason = 'x' WHERE org_id = $1", [orgId])).rejects.toThrow(
+      /append-only/,
+    );
+  });
+});
