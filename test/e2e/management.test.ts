@@ -58,14 +58,15 @@ describe("management API", () => {
 
   it("rejects bad input with InvalidArgument and duplicates with AlreadyExists", async () => {
     const bad = [
-      orgs.createOrganization({ slug: "Not A Slug", reason: "test" }, as(adminKey)),
-      orgs.createOrganization({ slug: "fine-slug", reason: "  " }, as(adminKey)),
-      creds.createCredential(
-        { orgId: "not-a-uuid", provider: "openai", name: "x", secret: "s", reason: "t" },
-        as(adminKey),
-      ),
+      () => orgs.createOrganization({ slug: "Not A Slug", reason: "test" }, as(adminKey)),
+      () => orgs.createOrganization({ slug: "fine-slug", reason: "  " }, as(adminKey)),
+      () =>
+        creds.createCredential(
+          { orgId: "not-a-uuid", provider: "openai", name: "x", secret: "s", reason: "t" },
+          as(adminKey),
+        ),
     ];
-    for (const call of bad) expect(codeOf(await call.catch((e) => e))).toBe("InvalidArgument");
+    for (const call of bad) expect(codeOf(await call().catch((e) => e))).toBe("InvalidArgument");
     const orgId = await newOrg();
     const unknownProvider = await creds
       .createCredential(
