@@ -1,51 +1,37 @@
 import { randomBytes } from "node:crypto";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditRowHash } from "../../control-plane/src/audit/audit-log.js";
-import { loadControlPlaneConfig } from "../../control-plane/src/config.js";
-import { type ControlPlane, startControlPlane } from "../../control-plane/src/main.js";
-import { generateApiKey } from "../../lib/src/api-key.js";
-import { createLogger } from "../../lib/src/logger.js";
+import type { ControlPlane } from "../../control-plane/src/main.js";
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 
 const codeOf = (err: unknown) => (err instanceof ConnectError ? Code[err.code] : String(err));
 
 /** Management API rules: validation, tenant isolation, role limits, audit chain. */
 describe("management API", () => {
-  let db: TestDatabase;
+  let t: TestControlPlane;
   let cp: ControlPlane;
-  const adminKey = generateApiKey();
+  let adminKey = "";
   const as = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
-  let orgs: ReturnType<typeof createClient<typeof OrganizationService>>;
-  let keys: ReturnType<typeof createClient<typeof ApiKeyService>>;
-  let creds: ReturnType<typeof createClient<typeof CredentialService>>;
+  let orgs: Client<typeof OrganizationService>;
+  let keys: Client<typeof ApiKeyService>;
+  let creds: Client<typeof CredentialService>;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    cp = await startControlPlane(
-      loadControlPlaneConfig({
-        ...db.env,
-        LLM_GATEWAY_MASTER_KEY: randomBytes(32).toString("base64"),
-        LLM_GATEWAY_WORKER_TOKEN: randomBytes(24).toString("hex"),
-        LLM_GATEWAY_ADMIN_KEY: adminKey,
-        LLM_GATEWAY_CONTROL_PLANE_PORT: "0",
-      }),
-      createLogger("test", "warn"),
-    );
-    const transport = createConnectTransport({ baseUrl: cp.url, httpVersion: "2" });
-    orgs = createClient(OrganizationService, transport);
-    keys = createClient(ApiKeyService, transport);
-    creds = createClient(CredentialService, transport);
+    t = await startTestControlPlane();
+    cp = t.cp;
+    adminKey = t.adminKey;
+    orgs = t.client(OrganizationService);
+    keys = t.client(ApiKeyService);
+    creds = t.client(CredentialService);
   }, 60_000);
 
   afterAll(async () => {
-    await cp?.close();
-    await db?.drop();
+    await t?.close();
   });
 
   async function newOrg(): Promise<string> {

@@ -1,40 +1,30 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadControlPlaneConfig } from "../../control-plane/src/config.js";
-import { type ControlPlane, startControlPlane } from "../../control-plane/src/main.js";
-import { createLogger } from "../../lib/src/logger.js";
+import type { ControlPlane } from "../../control-plane/src/main.js";
 import { WorkerService } from "../../proto/gen/llmgateway/v1/worker_service_pb.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 
 describe("IngestUsage", () => {
-  let db: TestDatabase;
+  let t: TestControlPlane;
   let cp: ControlPlane;
-  const workerToken = randomBytes(24).toString("hex");
+  let workerToken = "";
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    cp = await startControlPlane(
-      loadControlPlaneConfig({
-        ...db.env,
-        LLM_GATEWAY_MASTER_KEY: randomBytes(32).toString("base64"),
-        LLM_GATEWAY_WORKER_TOKEN: workerToken,
-        LLM_GATEWAY_CONTROL_PLANE_PORT: "0",
-      }),
-      createLogger("test", "warn"),
-    );
+    t = await startTestControlPlane();
+    cp = t.cp;
+    workerToken = t.workerToken;
   }, 60_000);
 
   afterAll(async () => {
-    await cp?.close();
-    await db?.drop();
+    await t?.close();
   });
 
   const client = () =>
     createClient(WorkerService, createConnectTransport({ baseUrl: cp.url, httpVersion: "1.1" }));
-  const auth = { headers: { authorization: `Bearer ${workerToken}` } };
+  const auth = () => ({ headers: { authorization: `Bearer ${workerToken}` } });
   const event = (requestId: string) => ({
     requestId,
     orgId: cp.bootstrapOrgId,
@@ -51,9 +41,9 @@ describe("IngestUsage", () => {
 
   it("stores a batch once, however often it is sent", async () => {
     const ids = Array.from({ length: 50 }, () => randomUUID());
-    const first = await client().ingestUsage({ workerId: "w1", events: ids.map(event) }, auth);
+    const first = await client().ingestUsage({ workerId: "w1", events: ids.map(event) }, auth());
     expect(first).toMatchObject({ accepted: 50, duplicates: 0 });
-    const again = await client().ingestUsage({ workerId: "w1", events: ids.map(event) }, auth);
+    const again = await client().ingestUsage({ workerId: "w1", events: ids.map(event) }, auth());
     expect(again).toMatchObject({ accepted: 0, duplicates: 50 });
     const { rows } = await cp.db.query<{ n: number; tokens: number }>(
       "SELECT count(*)::int AS n, sum(prompt_tokens + completion_tokens)::int AS tokens FROM usage_events WHERE request_id = ANY($1)",

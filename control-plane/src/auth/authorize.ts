@@ -11,7 +11,8 @@ export type Permission =
   | "credentials.manage"
   | "credentials.read"
   | "routes.manage"
-  | "routes.read";
+  | "routes.read"
+  | "audit.read";
 
 /** The authorization table: which roles hold which permission inside their organization. */
 export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
@@ -23,6 +24,7 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
   "credentials.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
   "routes.manage": [Role.OWNER, Role.ADMIN, Role.OPERATOR],
   "routes.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
+  "audit.read": [Role.OWNER, Role.ADMIN, Role.ANALYST],
 };
 
 /**
