@@ -1,10 +1,12 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import { AnalyticsService } from "../../proto/gen/llmgateway/v1/analytics_service_pb.js";
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { AuditService } from "../../proto/gen/llmgateway/v1/audit_service_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { WorkerService } from "../../proto/gen/llmgateway/v1/worker_service_pb.js";
+import { createAnalyticsService } from "./services/analytics.js";
 import { createApiKeyService } from "./services/api-keys.js";
 import { createAuditService } from "./services/audit.js";
 import { createCredentialService } from "./services/credentials.js";
@@ -20,6 +22,7 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
     router.service(CredentialService, createCredentialService(deps));
     router.service(RouteService, createRouteService(deps));
     router.service(AuditService, createAuditService(deps));
+    router.service(AnalyticsService, createAnalyticsService(deps));
     router.service(WorkerService, createWorkerService(deps));
   };
 }

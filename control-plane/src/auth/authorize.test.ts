@@ -17,6 +17,7 @@ const PERMISSIONS: readonly Permission[] = [
   "routes.manage",
   "routes.read",
   "audit.read",
+  "analytics.read",
 ];
 const ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER] as const;
 
@@ -31,6 +32,7 @@ const EXPECTED: Record<Permission, Record<(typeof ROLES)[number], boolean>> = {
   "routes.manage": { 1: true, 2: true, 3: true, 4: false, 5: false },
   "routes.read": { 1: true, 2: true, 3: true, 4: true, 5: false },
   "audit.read": { 1: true, 2: true, 3: false, 4: true, 5: false },
+  "analytics.read": { 1: true, 2: true, 3: false, 4: true, 5: false },
 };
 
 function principal(role: Role, platformAdmin = false, orgId = ORG): Principal {

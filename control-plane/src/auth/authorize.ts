@@ -12,7 +12,8 @@ export type Permission =
   | "credentials.read"
   | "routes.manage"
   | "routes.read"
-  | "audit.read";
+  | "audit.read"
+  | "analytics.read";
 
 /** The authorization table: which roles hold which permission inside their organization. */
 export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
@@ -25,6 +26,7 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
   "routes.manage": [Role.OWNER, Role.ADMIN, Role.OPERATOR],
   "routes.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
   "audit.read": [Role.OWNER, Role.ADMIN, Role.ANALYST],
+  "analytics.read": [Role.OWNER, Role.ADMIN, Role.ANALYST],
 };
 
 /**

@@ -7,6 +7,7 @@ import {
   WatchRoutingTableResponseSchema,
   type WorkerService,
 } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
+import { ingestUsageRows } from "../analytics/ingest.js";
 import { requireWorker } from "../auth/principal.js";
 import { currentVersion, oldestDeltaBase } from "../changes/change-log.js";
 import type { TableBuilder } from "../changes/table-builder.js";
@@ -123,12 +124,7 @@ export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof
         };
       });
       try {
-        const { rowCount } = await db.query(
-          `INSERT INTO usage_events SELECT * FROM jsonb_populate_recordset(NULL::usage_events, $1::jsonb)
-           ON CONFLICT (request_id) DO NOTHING`,
-          [JSON.stringify(rows)],
-        );
-        const accepted = rowCount ?? 0;
+        const accepted = await ingestUsageRows(db, rows);
         return { accepted, duplicates: rows.length - accepted };
       } catch (err) {
         throw new ConnectError("usage batch rejected", Code.InvalidArgument, undefined, undefined, err);

@@ -1,0 +1,45 @@
+import type { Queryable } from "../db/pool.js";
+import { bucketSql } from "./buckets.js";
+
+/** A usage_events row as JSON, the shape jsonb_populate_recordset reads. */
+export type UsageRow = Record<string, string | number | boolean | null>;
+
+/**
+ * Stores usage events and folds the newly stored ones into the minute rollups,
+ * in one statement: events already stored (same request_id) are skipped and
+ * not counted twice. Returns how many events were new.
+ */
+export async function ingestUsageRows(db: Queryable, rows: readonly UsageRow[]): Promise<number> {
+  const { rows: result } = await db.query<{ accepted: number }>(
+    `WITH ins AS (
+       INSERT INTO usage_events SELECT * FROM jsonb_populate_recordset(NULL::usage_events, $1::jsonb)
+       ON CONFLICT (request_id) DO NOTHING
+       RETURNING org_id, started_at, provider, served_model, credential_id, api_key_id, status_code,
+                 prompt_tokens, completion_tokens, cached_tokens, duration_ms
+     ),
+     rollup AS (
+       INSERT INTO usage_rollup_minute AS r
+       SELECT org_id, date_trunc('minute', started_at), provider, served_model,
+              coalesce(credential_id::text, ''), coalesce(api_key_id::text, ''),
+              count(*), count(*) FILTER (WHERE status_code >= 400),
+              sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(duration_ms)
+       FROM ins GROUP BY 1, 2, 3, 4, 5, 6
+       ON CONFLICT (org_id, minute, provider, model, credential_id, api_key_id) DO UPDATE SET
+         requests = r.requests + EXCLUDED.requests,
+         errors = r.errors + EXCLUDED.errors,
+         prompt_tokens = r.prompt_tokens + EXCLUDED.prompt_tokens,
+         completion_tokens = r.completion_tokens + EXCLUDED.completion_tokens,
+         cached_tokens = r.cached_tokens + EXCLUDED.cached_tokens,
+         duration_ms_sum = r.duration_ms_sum + EXCLUDED.duration_ms_sum
+     ),
+     latency AS (
+       INSERT INTO usage_latency_minute AS l
+       SELECT org_id, date_trunc('minute', started_at), provider, served_model, ${bucketSql("duration_ms")}, count(*)
+       FROM ins GROUP BY 1, 2, 3, 4, 5
+       ON CONFLICT (org_id, minute, provider, model, bucket) DO UPDATE SET requests = l.requests + EXCLUDED.requests
+     )
+     SELECT count(*)::int AS accepted FROM ins`,
+    [JSON.stringify(rows)],
+  );
+  return result[0]?.accepted ?? 0;
+}

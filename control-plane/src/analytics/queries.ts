@@ -1,0 +1,111 @@
+import type { Queryable } from "../db/pool.js";
+import { quantileFromBuckets } from "./buckets.js";
+
+export interface Range {
+  orgId: string;
+  start: Date;
+  end: Date;
+}
+
+export type DimensionColumn = "provider" | "model" | "credential_id" | "api_key_id";
+
+export interface Totals {
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  durationMsSum: number;
+}
+
+const TOTALS = `coalesce(sum(requests), 0)::float8 AS requests, coalesce(sum(errors), 0)::float8 AS errors,
+  coalesce(sum(prompt_tokens), 0)::float8 AS prompt_tokens, coalesce(sum(completion_tokens), 0)::float8 AS completion_tokens,
+  coalesce(sum(cached_tokens), 0)::float8 AS cached_tokens, coalesce(sum(duration_ms_sum), 0)::float8 AS duration_ms_sum`;
+const IN_RANGE = "org_id = $1 AND minute >= $2 AND minute < $3";
+
+interface TotalsRow {
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  duration_ms_sum: number;
+}
+
+const toTotals = (r: TotalsRow | undefined): Totals => ({
+  requests: r?.requests ?? 0,
+  errors: r?.errors ?? 0,
+  promptTokens: r?.prompt_tokens ?? 0,
+  completionTokens: r?.completion_tokens ?? 0,
+  cachedTokens: r?.cached_tokens ?? 0,
+  durationMsSum: r?.duration_ms_sum ?? 0,
+});
+
+/** Sums of the minute rollups in the range. */
+export async function totals(db: Queryable, r: Range): Promise<Totals> {
+  const { rows } = await db.query<TotalsRow>(`SELECT ${TOTALS} FROM usage_rollup_minute WHERE ${IN_RANGE}`, [
+    r.orgId,
+    r.start,
+    r.end,
+  ]);
+  return toTotals(rows[0]);
+}
+
+/** Latency percentiles (ms) from the summed histogram of the range. */
+export async function latencyQuantiles(db: Queryable, r: Range, qs: readonly number[]): Promise<number[]> {
+  const { rows } = await db.query<{ bucket: number; n: number }>(
+    `SELECT bucket, sum(requests)::float8 AS n FROM usage_latency_minute WHERE ${IN_RANGE} GROUP BY bucket`,
+    [r.orgId, r.start, r.end],
+  );
+  const counts = new Map(rows.map((row) => [row.bucket, row.n]));
+  return qs.map((q) => quantileFromBuckets(counts, q));
+}
+
+export async function activeProviders(db: Queryable, orgId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    "SELECT count(DISTINCT provider)::int AS n FROM credentials WHERE org_id = $1 AND enabled",
+    [orgId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Totals per value of one dimension, most requests first. */
+export async function breakdown(
+  db: Queryable,
+  r: Range,
+  column: DimensionColumn,
+): Promise<Array<Totals & { key: string }>> {
+  const { rows } = await db.query<TotalsRow & { key: string }>(
+    `SELECT ${column} AS key, ${TOTALS} FROM usage_rollup_minute WHERE ${IN_RANGE} GROUP BY 1 ORDER BY requests DESC LIMIT 1000`,
+    [r.orgId, r.start, r.end],
+  );
+  return rows.map((row) => ({ key: row.key, ...toTotals(row) }));
+}
+
+export type SeriesMetric = "requests" | "errors" | "tokens" | "latency_mean_ms";
+
+const METRIC_SQL: Record<SeriesMetric, string> = {
+  requests: "sum(requests)::float8",
+  errors: "sum(errors)::float8",
+  tokens: "sum(prompt_tokens + completion_tokens)::float8",
+  latency_mean_ms: "(sum(duration_ms_sum) / nullif(sum(requests), 0))::float8",
+};
+
+/** One value per step (and per dimension value when grouped); steps without data are omitted. */
+export async function timeSeries(
+  db: Queryable,
+  r: Range,
+  metric: SeriesMetric,
+  stepSeconds: number,
+  column: DimensionColumn | undefined,
+): Promise<Array<{ key: string; time: Date; value: number }>> {
+  const key = column ?? "''";
+  const { rows } = await db.query<{ key: string; time: Date; value: number | null }>(
+    `SELECT ${key} AS key,
+            to_timestamp(floor(extract(epoch FROM minute) / $4) * $4) AS time,
+            ${METRIC_SQL[metric]} AS value
+     FROM usage_rollup_minute WHERE ${IN_RANGE} GROUP BY 1, 2 ORDER BY 1, 2`,
+    [r.orgId, r.start, r.end, stepSeconds],
+  );
+  return rows.map((row) => ({ key: row.key, time: row.time, value: row.value ?? 0 }));
+}
