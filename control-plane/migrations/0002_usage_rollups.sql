@@ -1,20 +1,20 @@
--- Minute rollups of usage, written in the same transaction as the events they
--- summarise, so analytics never scan raw events.
+-- Rollups of usage, written in the same statement as the events they
+-- summarise, so analytics never scan raw events. Each table is keyed as
+-- coarsely as its queries allow, to stay small at millions of events.
 
+-- Overview, time series and provider/model breakdowns.
 CREATE TABLE usage_rollup_minute (
   org_id uuid NOT NULL,
   minute timestamptz NOT NULL,
   provider text NOT NULL,
   model text NOT NULL,
-  credential_id text NOT NULL,
-  api_key_id text NOT NULL,
   requests bigint NOT NULL,
   errors bigint NOT NULL,
   prompt_tokens bigint NOT NULL,
   completion_tokens bigint NOT NULL,
   cached_tokens bigint NOT NULL,
   duration_ms_sum double precision NOT NULL,
-  PRIMARY KEY (org_id, minute, provider, model, credential_id, api_key_id)
+  PRIMARY KEY (org_id, minute, provider, model)
 );
 
 -- Latency histogram per minute: bucket i counts requests whose duration is in
@@ -22,9 +22,38 @@ CREATE TABLE usage_rollup_minute (
 CREATE TABLE usage_latency_minute (
   org_id uuid NOT NULL,
   minute timestamptz NOT NULL,
-  provider text NOT NULL,
-  model text NOT NULL,
   bucket smallint NOT NULL,
   requests bigint NOT NULL,
-  PRIMARY KEY (org_id, minute, provider, model, bucket)
+  PRIMARY KEY (org_id, minute, bucket)
+);
+
+-- Breakdowns by high-cardinality dimensions ('credential', 'api_key'): whole
+-- hours come from the hourly table, the partial hours at a range's edges from
+-- the minute table.
+CREATE TABLE usage_rollup_minute_by (
+  org_id uuid NOT NULL,
+  dimension text NOT NULL,
+  minute timestamptz NOT NULL,
+  value text NOT NULL,
+  requests bigint NOT NULL,
+  errors bigint NOT NULL,
+  prompt_tokens bigint NOT NULL,
+  completion_tokens bigint NOT NULL,
+  cached_tokens bigint NOT NULL,
+  duration_ms_sum double precision NOT NULL,
+  PRIMARY KEY (org_id, dimension, minute, value)
+);
+
+CREATE TABLE usage_rollup_hour_by (
+  org_id uuid NOT NULL,
+  dimension text NOT NULL,
+  hour timestamptz NOT NULL,
+  value text NOT NULL,
+  requests bigint NOT NULL,
+  errors bigint NOT NULL,
+  prompt_tokens bigint NOT NULL,
+  completion_tokens bigint NOT NULL,
+  cached_tokens bigint NOT NULL,
+  duration_ms_sum double precision NOT NULL,
+  PRIMARY KEY (org_id, dimension, hour, value)
 );

@@ -10,6 +10,7 @@ import { WorkerService } from "../../proto/gen/llmgateway/v1/worker_service_pb.j
 import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 
 const BASE = Date.UTC(2026, 10, 1, 12, 0, 0);
+const credentials = [randomUUID(), randomUUID()];
 
 /** Analytics read from the rollups that IngestUsage maintains. */
 describe("AnalyticsService", () => {
@@ -43,6 +44,7 @@ describe("AnalyticsService", () => {
       completionTokens: 5n,
       startedAt: timestampFromDate(new Date(BASE + (i % 10) * 60_000 + 1000)),
       durationMs: i % 10 < 7 ? 10 : 200,
+      credentialId: credentials[i % 2],
     }));
     const worker = t.client(WorkerService);
     const auth = t.as(t.workerToken);
@@ -78,6 +80,25 @@ describe("AnalyticsService", () => {
     ]);
     const byModel = await client.getBreakdown({ orgId, range, dimension: Dimension.MODEL }, t.as(analyst));
     expect(byModel.rows[1]).toMatchObject({ key: "model-b", requests: 300n, latencyMeanMs: 200 });
+  });
+
+  it("breaks down by credential from hourly rollups plus the partial hours at the edges", async () => {
+    const client = t.client(AnalyticsService);
+    const ts = (ms: number) => timestampFromDate(new Date(ms));
+    // Minute m holds requests i with i % 10 = m; credential = i % 2: minutes 0-4 give 300/200, 5-9 give 200/300.
+    const cases: Array<[string, number, number, bigint[]]> = [
+      ["a range holding whole hours", BASE - 30 * 60_000, BASE + 90 * 60_000, [500n, 500n]],
+      ["a range inside one hour", BASE + 5 * 60_000, BASE + 10 * 60_000, [300n, 200n]],
+      ["a range ending mid-hour", BASE - 60 * 60_000, BASE + 5 * 60_000, [300n, 200n]],
+    ];
+    for (const [, start, end, counts] of cases) {
+      const res = await client.getBreakdown(
+        { orgId, range: { startTime: ts(start), endTime: ts(end) }, dimension: Dimension.CREDENTIAL },
+        t.as(analyst),
+      );
+      expect(res.rows.map((r) => r.key).sort()).toEqual([...credentials].sort());
+      expect(res.rows.map((r) => r.requests)).toEqual(counts);
+    }
   });
 
   it("answers time series per step and per dimension", async () => {

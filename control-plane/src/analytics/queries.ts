@@ -7,7 +7,10 @@ export interface Range {
   end: Date;
 }
 
-export type DimensionColumn = "provider" | "model" | "credential_id" | "api_key_id";
+/** Low-cardinality dimensions are columns of usage_rollup_minute; the others live in the *_by tables. */
+export type DimensionColumn = "provider" | "model" | "credential" | "api_key";
+const isColumn = (d: DimensionColumn): d is "provider" | "model" => d === "provider" || d === "model";
+const HOUR = 3600_000;
 
 export interface Totals {
   requests: number;
@@ -69,16 +72,39 @@ export async function activeProviders(db: Queryable, orgId: string): Promise<num
   return rows[0]?.n ?? 0;
 }
 
-/** Totals per value of one dimension, most requests first. */
+/**
+ * Totals per value of one dimension, most requests first. For credentials and
+ * keys, whole hours are read from the hourly rollup and only the partial
+ * hours at the range's edges from the minute rollup.
+ */
 export async function breakdown(
   db: Queryable,
   r: Range,
-  column: DimensionColumn,
+  d: DimensionColumn,
 ): Promise<Array<Totals & { key: string }>> {
-  const { rows } = await db.query<TotalsRow & { key: string }>(
-    `SELECT ${column} AS key, ${TOTALS} FROM usage_rollup_minute WHERE ${IN_RANGE} GROUP BY 1 ORDER BY requests DESC LIMIT 1000`,
-    [r.orgId, r.start, r.end],
-  );
+  let sql: string;
+  let params: unknown[];
+  if (isColumn(d)) {
+    sql = `SELECT ${d} AS key, ${TOTALS} FROM usage_rollup_minute WHERE ${IN_RANGE} GROUP BY 1 ORDER BY requests DESC LIMIT 1000`;
+    params = [r.orgId, r.start, r.end];
+  } else {
+    const hStart = new Date(Math.ceil(r.start.getTime() / HOUR) * HOUR);
+    const hEnd = new Date(Math.floor(r.end.getTime() / HOUR) * HOUR);
+    const wholeHours = hStart < hEnd;
+    sql = `SELECT value AS key, ${TOTALS} FROM (
+        SELECT value, requests, errors, prompt_tokens, completion_tokens, cached_tokens, duration_ms_sum
+        FROM usage_rollup_hour_by WHERE org_id = $1 AND dimension = $4 AND hour >= $5 AND hour < $6
+        UNION ALL
+        SELECT value, requests, errors, prompt_tokens, completion_tokens, cached_tokens, duration_ms_sum
+        FROM usage_rollup_minute_by WHERE org_id = $1 AND dimension = $4
+          AND ((minute >= $2 AND minute < $5) OR (minute >= $6 AND minute < $3))
+      ) AS parts GROUP BY 1 ORDER BY requests DESC LIMIT 1000`;
+    // Without a whole hour inside the range, the "edge" is the whole range and the hourly part is empty.
+    params = wholeHours
+      ? [r.orgId, r.start, r.end, d, hStart, hEnd]
+      : [r.orgId, r.start, r.end, d, r.end, r.end];
+  }
+  const { rows } = await db.query<TotalsRow & { key: string }>(sql, params);
   return rows.map((row) => ({ key: row.key, ...toTotals(row) }));
 }
 
@@ -97,15 +123,19 @@ export async function timeSeries(
   r: Range,
   metric: SeriesMetric,
   stepSeconds: number,
-  column: DimensionColumn | undefined,
+  d: DimensionColumn | undefined,
 ): Promise<Array<{ key: string; time: Date; value: number }>> {
-  const key = column ?? "''";
+  const byDimension = d !== undefined && !isColumn(d);
+  const key = d === undefined ? "''" : byDimension ? "value" : d;
+  const table = byDimension ? "usage_rollup_minute_by" : "usage_rollup_minute";
+  const params: unknown[] = [r.orgId, r.start, r.end, stepSeconds];
+  if (byDimension) params.push(d);
   const { rows } = await db.query<{ key: string; time: Date; value: number | null }>(
     `SELECT ${key} AS key,
             to_timestamp(floor(extract(epoch FROM minute) / $4) * $4) AS time,
             ${METRIC_SQL[metric]} AS value
-     FROM usage_rollup_minute WHERE ${IN_RANGE} GROUP BY 1, 2 ORDER BY 1, 2`,
-    [r.orgId, r.start, r.end, stepSeconds],
+     FROM ${table} WHERE ${IN_RANGE}${byDimension ? " AND dimension = $5" : ""} GROUP BY 1, 2 ORDER BY 1, 2`,
+    params,
   );
   return rows.map((row) => ({ key: row.key, time: row.time, value: row.value ?? 0 }));
 }

@@ -27,8 +27,8 @@ const MAX_POINTS = 2000;
 const COLUMNS: Partial<Record<Dimension, DimensionColumn>> = {
   [Dimension.PROVIDER]: "provider",
   [Dimension.MODEL]: "model",
-  [Dimension.CREDENTIAL]: "credential_id",
-  [Dimension.API_KEY]: "api_key_id",
+  [Dimension.CREDENTIAL]: "credential",
+  [Dimension.API_KEY]: "api_key",
 };
 
 const METRICS: Partial<Record<Metric, SeriesMetric>> = {
