@@ -11,6 +11,8 @@ import { loadOrCreateLocalMasterKey, parseMasterKey } from "./crypto/master-key.
 import { startEmbeddedPostgres } from "./db/embedded.js";
 import { migrate } from "./db/migrate.js";
 import { createPool, type Db } from "./db/pool.js";
+import { REST_SERVICES } from "./rest/services.js";
+import { createRestTranscoder } from "./rest/transcoder.js";
 import { registerRoutes } from "./routes.js";
 import { listenH1AndH2c } from "./server.js";
 import type { ServiceDeps } from "./services/deps.js";
@@ -77,6 +79,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     routes: registerRoutes(deps),
     interceptors: [createAuthInterceptor(db, config.workerToken)],
   });
+  const rest = createRestTranscoder({ services: REST_SERVICES, connectHandler: connect, log });
   const server = await listenH1AndH2c(
     (req, res) => {
       if (req.url === "/healthz" || req.url === "/readyz") {
@@ -84,6 +87,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
         res.end("ok\n");
         return;
       }
+      if (rest(req, res)) return;
       connect(req, res);
     },
     config.host,

@@ -44,7 +44,7 @@ describe("AnalyticsService", () => {
       completionTokens: 5n,
       startedAt: timestampFromDate(new Date(BASE + (i % 10) * 60_000 + 1000)),
       durationMs: i % 10 < 7 ? 10 : 200,
-      credentialId: credentials[i % 2],
+      credentialId: credentials[i % 2] ?? "",
     }));
     const worker = t.client(WorkerService);
     const auth = t.as(t.workerToken);
@@ -66,6 +66,17 @@ describe("AnalyticsService", () => {
     expect(o.latencyP50Ms).toBeLessThan(15);
     expect(o.latencyP95Ms).toBeGreaterThanOrEqual(150);
     expect(o.latencyP95Ms).toBeLessThan(250);
+  });
+
+  it("serves the overview as REST JSON at /rest/v1/llm-gateway/overview", async () => {
+    const q = new URLSearchParams({
+      org_id: orgId,
+      "range.start_time": new Date(BASE).toISOString(),
+      "range.end_time": new Date(BASE + 10 * 60_000).toISOString(),
+    });
+    const res = await fetch(`${t.cp.url}/rest/v1/llm-gateway/overview?${q}`, t.as(analyst));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ requests: "1000", errors: "10", promptTokens: "10000" });
   });
 
   it("breaks down by provider and model", async () => {

@@ -97,6 +97,11 @@ describe("AuditService", () => {
     const audit = t.client(AuditService);
     const ok = await audit.verifyAuditChain({ orgId }, t.as(analystKey));
     expect(ok).toMatchObject({ intact: true, rowsChecked: 13n });
+    const viaRest = await fetch(
+      `${t.cp.url}/rest/v1/llm-gateway/audit-logs:verify?org_id=${orgId}`,
+      t.as(analystKey),
+    );
+    expect(await viaRest.json()).toEqual({ intact: true, rowsChecked: "13" });
 
     const target = (
       await t.cp.db.query<{ id: string }>("SELECT id FROM audit_log WHERE org_id = $1 AND seq = 7", [orgId])
