@@ -195,6 +195,21 @@ describe("control plane and worker as separate processes", () => {
     console.log(`credential enable reached the worker in ${back.toFixed(0)} ms`);
   });
 
+  it("uses a rotated provider secret without a restart", async () => {
+    const auth = { headers: { authorization: `Bearer ${adminKey}` } };
+    await credentials.rotateCredentialSecret(
+      { orgId, id: credentialId, secret: "sk-not-what-the-mock-wants", reason: "e2e" },
+      auth,
+    );
+    const refused = await until(async () => !(await chatWorks()), 1000);
+    console.log(`rotated (wrong) secret in use after ${refused.toFixed(0)} ms`);
+    await credentials.rotateCredentialSecret(
+      { orgId, id: credentialId, secret: PROVIDER_SECRET, reason: "e2e" },
+      auth,
+    );
+    await until(chatWorks, 1000);
+  });
+
   it("keeps serving while the control plane restarts, then resumes the stream from its version", async () => {
     const lastUpdate = [...worker.lines].reverse().find((l) => l.msg === "routing table updated");
     const version = Number(lastUpdate?.version);

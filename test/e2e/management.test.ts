@@ -103,6 +103,80 @@ describe("management API", () => {
     ).toBe("PermissionDenied");
   });
 
+  it("updates credential fields named in the mask and rotates its secret, audited", async () => {
+    const orgId = await newOrg();
+    const created = await creds.createCredential(
+      {
+        orgId,
+        provider: "openai",
+        name: "openai-prod",
+        secret: "sk-first-secret-aaaa",
+        weight: 2,
+        reason: "t",
+      },
+      as(adminKey),
+    );
+    const id = created.credential?.id ?? "";
+    const updated = await creds.updateCredential(
+      {
+        orgId,
+        id,
+        updateMask: { paths: ["name", "weight"] },
+        name: "openai-prod-eu",
+        weight: 5,
+        models: ["ignored"],
+        reason: "rename",
+      },
+      as(adminKey),
+    );
+    expect(updated.credential).toMatchObject({ name: "openai-prod-eu", weight: 5, models: [] });
+    const badMask = await creds
+      .updateCredential({ orgId, id, updateMask: { paths: ["provider"] }, reason: "t" }, as(adminKey))
+      .catch((e) => e);
+    expect(codeOf(badMask)).toBe("InvalidArgument");
+    const rotated = await creds.rotateCredentialSecret(
+      { orgId, id, secret: "sk-second-secret-bbbb", reason: "scheduled" },
+      as(adminKey),
+    );
+    expect(rotated.credential?.secretLast4).toBe("bbbb");
+    expect(rotated.credential?.secretFingerprint).not.toBe(created.credential?.secretFingerprint);
+    const { rows } = await cp.db.query("SELECT action FROM audit_log WHERE org_id = $1 ORDER BY seq", [
+      orgId,
+    ]);
+    expect(rows.map((r) => r.action)).toEqual([
+      "organization.create",
+      "credential.create",
+      "credential.update",
+      "credential.rotate_secret",
+    ]);
+  });
+
+  it("rotates an API key: at once, or with a grace period for the old one", async () => {
+    const orgId = await newOrg();
+    const first = await keys.createApiKey({ orgId, name: "ci", role: Role.ADMIN, reason: "t" }, as(adminKey));
+    const now = await keys.rotateApiKey(
+      { orgId, id: first.apiKey?.id ?? "", reason: "leaked" },
+      as(adminKey),
+    );
+    expect(now.key).not.toBe(first.key);
+    expect(now.previous?.revokedAt).toBeDefined();
+    expect(codeOf(await keys.listApiKeys({ orgId }, as(first.key)).catch((e) => e))).toBe("Unauthenticated");
+    await keys.listApiKeys({ orgId }, as(now.key));
+
+    const graced = await keys.rotateApiKey(
+      { orgId, id: now.apiKey?.id ?? "", graceSeconds: 3600, reason: "scheduled" },
+      as(now.key),
+    );
+    expect(graced.previous?.revokedAt).toBeUndefined();
+    expect(Number(graced.previous?.expiresAt?.seconds) * 1000).toBeGreaterThan(Date.now() + 3500_000);
+    await keys.listApiKeys({ orgId }, as(now.key)); // still valid during the grace period
+    await keys.listApiKeys({ orgId }, as(graced.key));
+    const again = await keys
+      .rotateApiKey({ orgId, id: first.apiKey?.id ?? "", reason: "t" }, as(adminKey))
+      .catch((e) => e);
+    expect(codeOf(again)).toBe("FailedPrecondition");
+  });
+
   it("lets only a platform admin revoke the platform-admin key", async () => {
     const defaultAdmin = (
       await keys.createApiKey(

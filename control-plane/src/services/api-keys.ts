@@ -10,10 +10,10 @@ import {
 } from "../../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { appendAudit, requireReason } from "../audit/audit-log.js";
 import { authorize } from "../auth/authorize.js";
-import { actorOf, requirePrincipal } from "../auth/principal.js";
+import { actorOf, type Principal, requirePrincipal } from "../auth/principal.js";
 import { roleFromDb, roleToDb } from "../auth/roles.js";
 import { recordChanges } from "../changes/change-log.js";
-import type { Queryable } from "../db/pool.js";
+import type { Queryable, Tx } from "../db/pool.js";
 import { commitChange, read, type ServiceDeps } from "./deps.js";
 import { optTs } from "./mappers.js";
 import { notFound, requireText, requireUuid } from "./validate.js";
@@ -84,6 +84,30 @@ export async function insertApiKey(db: Queryable, k: NewKey): Promise<{ row: Key
   return { row: rows[0] as KeyRow, key };
 }
 
+const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Locks a key of the organization for a change. A platform-admin key can only
+ * be changed by a platform admin, whatever the caller's role in its org.
+ */
+async function lockKey(
+  tx: Tx,
+  principal: Principal,
+  orgId: string,
+  id: string,
+): Promise<{ row: KeyRow; platformAdmin: boolean }> {
+  const { rows } = await tx.query<KeyRow & { platform_admin: boolean }>(
+    `SELECT ${COLUMNS}, platform_admin FROM api_keys WHERE id = $1 AND org_id = $2 FOR UPDATE`,
+    [id, orgId],
+  );
+  const row = rows[0];
+  if (!row) throw notFound("API key");
+  if (row.platform_admin && !principal.platformAdmin) {
+    throw new ConnectError("only a platform admin can change a platform-admin key", Code.PermissionDenied);
+  }
+  return { row, platformAdmin: row.platform_admin };
+}
+
 export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKeyService> {
   return {
     async createApiKey(req, ctx) {
@@ -142,20 +166,7 @@ export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKe
       authorize(principal, "api_keys.manage", orgId);
       const reason = requireReason(req.reason);
       const row = await commitChange(deps, "API key", async (tx) => {
-        const before = (
-          await tx.query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1 AND org_id = $2 FOR UPDATE`, [
-            id,
-            orgId,
-          ])
-        ).rows[0];
-        if (!before) throw notFound("API key");
-        const platform = await tx.query("SELECT 1 FROM api_keys WHERE id = $1 AND platform_admin", [id]);
-        if (platform.rows.length > 0 && !principal.platformAdmin) {
-          throw new ConnectError(
-            "only a platform admin can revoke a platform-admin key",
-            Code.PermissionDenied,
-          );
-        }
+        const { row: before } = await lockKey(tx, principal, orgId, id);
         const after = (
           await tx.query<KeyRow>(
             `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`,
@@ -176,6 +187,62 @@ export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKe
         return after;
       });
       return { apiKey: toProto(row) };
+    },
+
+    async rotateApiKey(req, ctx) {
+      const principal = requirePrincipal(ctx);
+      const orgId = requireUuid(req.orgId, "org_id");
+      const id = requireUuid(req.id, "id");
+      authorize(principal, "api_keys.manage", orgId);
+      const reason = requireReason(req.reason);
+      if (req.graceSeconds > MAX_GRACE_SECONDS) {
+        throw new ConnectError(`grace_seconds must be at most ${MAX_GRACE_SECONDS}`, Code.InvalidArgument);
+      }
+      const result = await commitChange(deps, "API key", async (tx) => {
+        const { row: old, platformAdmin } = await lockKey(tx, principal, orgId, id);
+        if (old.revoked_at || (old.expires_at && old.expires_at.getTime() <= Date.now())) {
+          throw new ConnectError(
+            "the key is revoked or expired: create a new key instead",
+            Code.FailedPrecondition,
+          );
+        }
+        const created = await insertApiKey(tx, {
+          orgId,
+          name: old.name,
+          role: old.role,
+          platformAdmin,
+          expiresAt: old.expires_at,
+        });
+        const previous = (
+          await tx.query<KeyRow>(
+            req.graceSeconds === 0
+              ? `UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING ${COLUMNS}`
+              : `UPDATE api_keys SET expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(secs => $2))
+                 WHERE id = $1 RETURNING ${COLUMNS}`,
+            req.graceSeconds === 0 ? [id] : [id, req.graceSeconds],
+          )
+        ).rows[0] as KeyRow;
+        await appendAudit(tx, {
+          orgId,
+          actor: actorOf(principal),
+          action: "api_key.rotate",
+          resourceType: "api_key",
+          resourceId: id,
+          before: auditView(old),
+          after: { ...auditView(previous), replacedBy: created.row.id, graceSeconds: req.graceSeconds },
+          reason,
+        });
+        await recordChanges(tx, [
+          { kind: "api_key", id },
+          { kind: "api_key", id: created.row.id },
+        ]);
+        return { created, previous };
+      });
+      return {
+        apiKey: toProto(result.created.row),
+        key: result.created.key,
+        previous: toProto(result.previous),
+      };
     },
   };
 }

@@ -1,108 +1,43 @@
 import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { findProvider } from "../../../lib/src/provider-catalog.js";
-import type { ProviderSettings } from "../../../proto/gen/llmgateway/v1/common_pb.js";
-import {
-  type Credential,
-  CredentialSchema,
-  type CredentialService,
+import type {
+  Credential,
+  CredentialService,
 } from "../../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { appendAudit, requireReason } from "../audit/audit-log.js";
 import { authorize } from "../auth/authorize.js";
 import { actorOf, requirePrincipal } from "../auth/principal.js";
 import { recordChanges } from "../changes/change-log.js";
 import { secretFingerprint, secretLast4 } from "../crypto/envelope.js";
-import type { Queryable } from "../db/pool.js";
+import type { Tx } from "../db/pool.js";
+import {
+  auditView,
+  COLUMNS,
+  type CredentialRow,
+  loadForUpdate,
+  toProto,
+  validateSettings,
+} from "./credential-rows.js";
 import { commitChange, read, type ServiceDeps } from "./deps.js";
-import { optTs, type StoredSettings, settingsFromJson, settingsToJson } from "./mappers.js";
 import { notFound, requireText, requireUuid } from "./validate.js";
 
-interface CredentialRow {
-  id: string;
-  org_id: string;
-  provider: string;
-  name: string;
-  secret_fingerprint: string;
-  secret_last4: string;
-  settings: StoredSettings;
-  models: string[];
-  weight: number;
-  enabled: boolean;
-  created_at: Date;
-  updated_at: Date;
-  secret_rotated_at: Date;
-}
+const UPDATABLE = new Set(["name", "settings", "models", "weight"]);
 
-const COLUMNS =
-  "id, org_id, provider, name, secret_fingerprint, secret_last4, settings, models, weight, enabled, created_at, updated_at, secret_rotated_at";
-
-function toProto(r: CredentialRow): Credential {
-  return create(CredentialSchema, {
-    id: r.id,
-    orgId: r.org_id,
-    provider: r.provider,
-    name: r.name,
-    settings: settingsFromJson(r.settings),
-    models: r.models,
-    weight: r.weight,
-    enabled: r.enabled,
-    secretFingerprint: r.secret_fingerprint,
-    secretLast4: r.secret_last4,
-    ...optTs("createdAt", r.created_at),
-    ...optTs("updatedAt", r.updated_at),
-    ...optTs("secretRotatedAt", r.secret_rotated_at),
-  });
-}
-
-/** What the audit log keeps of a credential: never the secret, only its fingerprint. */
-const auditView = (r: CredentialRow) => ({
-  provider: r.provider,
-  name: r.name,
-  settings: r.settings,
-  models: r.models,
-  weight: r.weight,
-  enabled: r.enabled,
-  secretFingerprint: r.secret_fingerprint,
-});
-
-function validateSettings(provider: string, settings: ProviderSettings | undefined): StoredSettings {
-  const stored = settingsToJson(settings);
-  const info = findProvider(provider);
-  if (!info) throw new ConnectError(`unsupported provider "${provider}"`, Code.InvalidArgument);
-  if (stored.baseUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(stored.baseUrl);
-    } catch {
-      throw new ConnectError("settings.base_url must be an absolute URL", Code.InvalidArgument);
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new ConnectError("settings.base_url must use http or https", Code.InvalidArgument);
-    }
-    if (url.username || url.password) {
-      throw new ConnectError("settings.base_url must not contain credentials", Code.InvalidArgument);
-    }
-  } else if (!info.defaultBaseUrl) {
-    throw new ConnectError(`provider "${provider}" needs settings.base_url`, Code.InvalidArgument);
-  }
-  return stored;
-}
-
-async function loadForUpdate(db: Queryable, orgId: string, id: string): Promise<CredentialRow> {
-  const { rows } = await db.query<CredentialRow>(
-    `SELECT ${COLUMNS} FROM credentials WHERE id = $1 AND org_id = $2 FOR UPDATE`,
-    [id, orgId],
-  );
-  if (!rows[0]) throw notFound("credential");
-  return rows[0];
-}
+const normalizeModels = (models: readonly string[]) => [
+  ...new Set(models.map((m) => m.trim()).filter(Boolean)),
+];
 
 export function createCredentialService(deps: ServiceDeps): ServiceImpl<typeof CredentialService> {
-  async function setEnabled(
+  /**
+   * One audited change to an existing credential: `apply` runs the UPDATE
+   * (given the locked row before the change) and returns the row after it.
+   */
+  async function change(
     req: { orgId: string; id: string; reason: string },
     ctx: HandlerContext,
-    enabled: boolean,
+    action: string,
+    apply: (tx: Tx, id: string, before: CredentialRow) => Promise<CredentialRow>,
   ): Promise<{ credential: Credential }> {
     const principal = requirePrincipal(ctx);
     const orgId = requireUuid(req.orgId, "org_id");
@@ -111,16 +46,11 @@ export function createCredentialService(deps: ServiceDeps): ServiceImpl<typeof C
     const reason = requireReason(req.reason);
     const row = await commitChange(deps, "credential", async (tx) => {
       const before = await loadForUpdate(tx, orgId, id);
-      const after = (
-        await tx.query<CredentialRow>(
-          `UPDATE credentials SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
-          [id, enabled],
-        )
-      ).rows[0] as CredentialRow;
+      const after = await apply(tx, id, before);
       await appendAudit(tx, {
         orgId,
         actor: actorOf(principal),
-        action: enabled ? "credential.enable" : "credential.disable",
+        action,
         resourceType: "credential",
         resourceId: id,
         before: auditView(before),
@@ -132,6 +62,23 @@ export function createCredentialService(deps: ServiceDeps): ServiceImpl<typeof C
     });
     return { credential: toProto(row) };
   }
+
+  const update = async (tx: Tx, sql: string, params: unknown[]) =>
+    (
+      await tx.query<CredentialRow>(
+        `UPDATE credentials SET ${sql}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+        params,
+      )
+    ).rows[0] as CredentialRow;
+
+  const setEnabled = (
+    req: { orgId: string; id: string; reason: string },
+    ctx: HandlerContext,
+    enabled: boolean,
+  ) =>
+    change(req, ctx, enabled ? "credential.enable" : "credential.disable", (tx, id) =>
+      update(tx, "enabled = $2", [id, enabled]),
+    );
 
   return {
     async createCredential(req, ctx) {
@@ -145,7 +92,7 @@ export function createCredentialService(deps: ServiceDeps): ServiceImpl<typeof C
       if (!secret && !findProvider(req.provider)?.secretOptional) {
         throw new ConnectError("secret is required for this provider", Code.InvalidArgument);
       }
-      const models = [...new Set(req.models.map((m) => m.trim()).filter(Boolean))];
+      const models = normalizeModels(req.models);
       const id = randomUUID();
       const envelope = deps.box.seal(secret, `${orgId}:${id}`);
       const row = await commitChange(deps, `credential "${name}"`, async (tx) => {
@@ -216,6 +163,56 @@ export function createCredentialService(deps: ServiceDeps): ServiceImpl<typeof C
           ).rows,
       );
       return { credentials: rows.map(toProto) };
+    },
+
+    updateCredential(req, ctx) {
+      const paths = req.updateMask?.paths ?? [];
+      if (paths.length === 0)
+        throw new ConnectError("update_mask must name at least one field", Code.InvalidArgument);
+      const unknown = paths.find((p) => !UPDATABLE.has(p));
+      if (unknown) {
+        throw new ConnectError(
+          `update_mask: "${unknown}" cannot be updated (name, settings, models, weight)`,
+          Code.InvalidArgument,
+        );
+      }
+      const name = paths.includes("name") ? requireText(req.name, "name") : undefined;
+      const models = paths.includes("models") ? normalizeModels(req.models) : undefined;
+      if (paths.includes("weight") && req.weight > 1_000_000) {
+        throw new ConnectError("weight must be at most 1000000", Code.InvalidArgument);
+      }
+      return change(req, ctx, "credential.update", (tx, id, before) =>
+        update(
+          tx,
+          "name = coalesce($2, name), settings = coalesce($3, settings), models = coalesce($4, models), weight = coalesce($5, weight)",
+          [
+            id,
+            name ?? null,
+            paths.includes("settings")
+              ? JSON.stringify(validateSettings(before.provider, req.settings))
+              : null,
+            models ?? null,
+            paths.includes("weight") ? req.weight : null,
+          ],
+        ),
+      );
+    },
+
+    rotateCredentialSecret(req, ctx) {
+      const secret = req.secret.trim();
+      if (!secret) throw new ConnectError("secret is required", Code.InvalidArgument);
+      return change(req, ctx, "credential.rotate_secret", (tx, id, before) =>
+        update(
+          tx,
+          "secret_envelope = $2, secret_fingerprint = $3, secret_last4 = $4, secret_rotated_at = now()",
+          [
+            id,
+            deps.box.seal(secret, `${before.org_id}:${id}`),
+            secretFingerprint(secret),
+            secretLast4(secret),
+          ],
+        ),
+      );
     },
 
     enableCredential: (req, ctx) => setEnabled(req, ctx, true),

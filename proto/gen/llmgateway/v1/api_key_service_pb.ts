@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmgateway/v1/api_key_service.proto.
  */
 export const file_llmgateway_v1_api_key_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNsbG1nYXRld2F5L3YxL2FwaV9rZXlfc2VydmljZS5wcm90bxINbGxtZ2F0ZXdheS52MSKnAgoGQXBpS2V5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIMCgRuYW1lGAMgASgJEg4KBnByZWZpeBgEIAEoCRIhCgRyb2xlGAUgASgOMhMubGxtZ2F0ZXdheS52MS5Sb2xlEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilgEKE0NyZWF0ZUFwaUtleVJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSIQoEcm9sZRgDIAEoDjITLmxsbWdhdGV3YXkudjEuUm9sZRIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBSABKAkiSwoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USJgoHYXBpX2tleRgBIAEoCzIVLmxsbWdhdGV3YXkudjEuQXBpS2V5EgsKA2tleRgCIAEoCSIkChJMaXN0QXBpS2V5c1JlcXVlc3QSDgoGb3JnX2lkGAEgASgJIj4KE0xpc3RBcGlLZXlzUmVzcG9uc2USJwoIYXBpX2tleXMYASADKAsyFS5sbG1nYXRld2F5LnYxLkFwaUtleSJBChNSZXZva2VBcGlLZXlSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRIKCgJpZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiPgoUUmV2b2tlQXBpS2V5UmVzcG9uc2USJgoHYXBpX2tleRgBIAEoCzIVLmxsbWdhdGV3YXkudjEuQXBpS2V5MukDCg1BcGlLZXlTZXJ2aWNlEpgBCgxDcmVhdGVBcGlLZXkSIi5sbG1nYXRld2F5LnYxLkNyZWF0ZUFwaUtleVJlcXVlc3QaIy5sbG1nYXRld2F5LnYxLkNyZWF0ZUFwaUtleVJlc3BvbnNlIj+C0+STAjk6ASoiNC9yZXN0L3YxL2xsbS1nYXRld2F5L29yZ2FuaXphdGlvbnMve29yZ19pZH0vYXBpLWtleXMSlQEKC0xpc3RBcGlLZXlzEiEubGxtZ2F0ZXdheS52MS5MaXN0QXBpS2V5c1JlcXVlc3QaIi5sbG1nYXRld2F5LnYxLkxpc3RBcGlLZXlzUmVzcG9uc2UiP5ACAYLT5JMCNhI0L3Jlc3QvdjEvbGxtLWdhdGV3YXkvb3JnYW5pemF0aW9ucy97b3JnX2lkfS9hcGkta2V5cxKkAQoMUmV2b2tlQXBpS2V5EiIubGxtZ2F0ZXdheS52MS5SZXZva2VBcGlLZXlSZXF1ZXN0GiMubGxtZ2F0ZXdheS52MS5SZXZva2VBcGlLZXlSZXNwb25zZSJLgtPkkwJFOgEqIkAvcmVzdC92MS9sbG0tZ2F0ZXdheS9vcmdhbml6YXRpb25zL3tvcmdfaWR9L2FwaS1rZXlzL3tpZH06cmV2b2tlYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_llmgateway_v1_common]);
+  fileDesc("CiNsbG1nYXRld2F5L3YxL2FwaV9rZXlfc2VydmljZS5wcm90bxINbGxtZ2F0ZXdheS52MSKnAgoGQXBpS2V5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIMCgRuYW1lGAMgASgJEg4KBnByZWZpeBgEIAEoCRIhCgRyb2xlGAUgASgOMhMubGxtZ2F0ZXdheS52MS5Sb2xlEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilgEKE0NyZWF0ZUFwaUtleVJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSIQoEcm9sZRgDIAEoDjITLmxsbWdhdGV3YXkudjEuUm9sZRIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBSABKAkiSwoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USJgoHYXBpX2tleRgBIAEoCzIVLmxsbWdhdGV3YXkudjEuQXBpS2V5EgsKA2tleRgCIAEoCSIkChJMaXN0QXBpS2V5c1JlcXVlc3QSDgoGb3JnX2lkGAEgASgJIj4KE0xpc3RBcGlLZXlzUmVzcG9uc2USJwoIYXBpX2tleXMYASADKAsyFS5sbG1nYXRld2F5LnYxLkFwaUtleSJBChNSZXZva2VBcGlLZXlSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRIKCgJpZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiPgoUUmV2b2tlQXBpS2V5UmVzcG9uc2USJgoHYXBpX2tleRgBIAEoCzIVLmxsbWdhdGV3YXkudjEuQXBpS2V5IlgKE1JvdGF0ZUFwaUtleVJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEgoKAmlkGAIgASgJEhUKDWdyYWNlX3NlY29uZHMYAyABKA0SDgoGcmVhc29uGAQgASgJInQKFFJvdGF0ZUFwaUtleVJlc3BvbnNlEiYKB2FwaV9rZXkYASABKAsyFS5sbG1nYXRld2F5LnYxLkFwaUtleRILCgNrZXkYAiABKAkSJwoIcHJldmlvdXMYAyABKAsyFS5sbG1nYXRld2F5LnYxLkFwaUtleTKQBQoNQXBpS2V5U2VydmljZRKYAQoMQ3JlYXRlQXBpS2V5EiIubGxtZ2F0ZXdheS52MS5DcmVhdGVBcGlLZXlSZXF1ZXN0GiMubGxtZ2F0ZXdheS52MS5DcmVhdGVBcGlLZXlSZXNwb25zZSI/gtPkkwI5OgEqIjQvcmVzdC92MS9sbG0tZ2F0ZXdheS9vcmdhbml6YXRpb25zL3tvcmdfaWR9L2FwaS1rZXlzEpUBCgtMaXN0QXBpS2V5cxIhLmxsbWdhdGV3YXkudjEuTGlzdEFwaUtleXNSZXF1ZXN0GiIubGxtZ2F0ZXdheS52MS5MaXN0QXBpS2V5c1Jlc3BvbnNlIj+QAgGC0+STAjYSNC9yZXN0L3YxL2xsbS1nYXRld2F5L29yZ2FuaXphdGlvbnMve29yZ19pZH0vYXBpLWtleXMSpAEKDFJldm9rZUFwaUtleRIiLmxsbWdhdGV3YXkudjEuUmV2b2tlQXBpS2V5UmVxdWVzdBojLmxsbWdhdGV3YXkudjEuUmV2b2tlQXBpS2V5UmVzcG9uc2UiS4LT5JMCRToBKiJAL3Jlc3QvdjEvbGxtLWdhdGV3YXkvb3JnYW5pemF0aW9ucy97b3JnX2lkfS9hcGkta2V5cy97aWR9OnJldm9rZRKkAQoMUm90YXRlQXBpS2V5EiIubGxtZ2F0ZXdheS52MS5Sb3RhdGVBcGlLZXlSZXF1ZXN0GiMubGxtZ2F0ZXdheS52MS5Sb3RhdGVBcGlLZXlSZXNwb25zZSJLgtPkkwJFOgEqIkAvcmVzdC92MS9sbG0tZ2F0ZXdheS9vcmdhbml6YXRpb25zL3tvcmdfaWR9L2FwaS1rZXlzL3tpZH06cm90YXRlYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_llmgateway_v1_common]);
 
 /**
  * @generated from message llmgateway.v1.ApiKey
@@ -218,6 +218,71 @@ export const RevokeApiKeyResponseSchema: GenMessage<RevokeApiKeyResponse> = /*@_
   messageDesc(file_llmgateway_v1_api_key_service, 6);
 
 /**
+ * @generated from message llmgateway.v1.RotateApiKeyRequest
+ */
+export type RotateApiKeyRequest = Message<"llmgateway.v1.RotateApiKeyRequest"> & {
+  /**
+   * @generated from field: string org_id = 1;
+   */
+  orgId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * 0 revokes the old key now; up to 604800 (7 days) lets it keep working until then.
+   *
+   * @generated from field: uint32 grace_seconds = 3;
+   */
+  graceSeconds: number;
+
+  /**
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message llmgateway.v1.RotateApiKeyRequest.
+ * Use `create(RotateApiKeyRequestSchema)` to create a new message.
+ */
+export const RotateApiKeyRequestSchema: GenMessage<RotateApiKeyRequest> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_api_key_service, 7);
+
+/**
+ * @generated from message llmgateway.v1.RotateApiKeyResponse
+ */
+export type RotateApiKeyResponse = Message<"llmgateway.v1.RotateApiKeyResponse"> & {
+  /**
+   * @generated from field: llmgateway.v1.ApiKey api_key = 1;
+   */
+  apiKey?: ApiKey | undefined;
+
+  /**
+   * The new key, returned by this call only.
+   *
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * The old key, revoked or expiring at the end of the grace period.
+   *
+   * @generated from field: llmgateway.v1.ApiKey previous = 3;
+   */
+  previous?: ApiKey | undefined;
+};
+
+/**
+ * Describes the message llmgateway.v1.RotateApiKeyResponse.
+ * Use `create(RotateApiKeyResponseSchema)` to create a new message.
+ */
+export const RotateApiKeyResponseSchema: GenMessage<RotateApiKeyResponse> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_api_key_service, 8);
+
+/**
  * Gateway API keys: used as the OpenAI api_key for inference and as bearer
  * tokens for the management API. Only a hash is stored; the key is shown once.
  *
@@ -247,6 +312,17 @@ export const ApiKeyService: GenService<{
     methodKind: "unary";
     input: typeof RevokeApiKeyRequestSchema;
     output: typeof RevokeApiKeyResponseSchema;
+  },
+  /**
+   * Issues a new key with the same name, role and expiry (shown once) and
+   * retires the old one: at once, or after grace_seconds so clients can switch.
+   *
+   * @generated from rpc llmgateway.v1.ApiKeyService.RotateApiKey
+   */
+  rotateApiKey: {
+    methodKind: "unary";
+    input: typeof RotateApiKeyRequestSchema;
+    output: typeof RotateApiKeyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_llmgateway_v1_api_key_service, 0);

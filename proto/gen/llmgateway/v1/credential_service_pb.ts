@@ -5,8 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { ProviderSettings } from "./common_pb.js";
 import { file_llmgateway_v1_common } from "./common_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmgateway/v1/credential_service.proto.
  */
 export const file_llmgateway_v1_credential_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZsbG1nYXRld2F5L3YxL2NyZWRlbnRpYWxfc2VydmljZS5wcm90bxINbGxtZ2F0ZXdheS52MSL1AgoKQ3JlZGVudGlhbBIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDAoEbmFtZRgEIAEoCRIxCghzZXR0aW5ncxgFIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYBiADKAkSDgoGd2VpZ2h0GAcgASgNEg8KB2VuYWJsZWQYCCABKAgSGgoSc2VjcmV0X2ZpbmdlcnByaW50GAkgASgJEhQKDHNlY3JldF9sYXN0NBgKIAEoCRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFzZWNyZXRfcm90YXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAivAEKF0NyZWF0ZUNyZWRlbnRpYWxSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRIMCgRuYW1lGAMgASgJEg4KBnNlY3JldBgEIAEoCRIxCghzZXR0aW5ncxgFIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYBiADKAkSDgoGd2VpZ2h0GAcgASgNEg4KBnJlYXNvbhgIIAEoCSJJChhDcmVhdGVDcmVkZW50aWFsUmVzcG9uc2USLQoKY3JlZGVudGlhbBgBIAEoCzIZLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbCIyChRHZXRDcmVkZW50aWFsUmVxdWVzdBIOCgZvcmdfaWQYASABKAkSCgoCaWQYAiABKAkiRgoVR2V0Q3JlZGVudGlhbFJlc3BvbnNlEi0KCmNyZWRlbnRpYWwYASABKAsyGS5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWwiKAoWTGlzdENyZWRlbnRpYWxzUmVxdWVzdBIOCgZvcmdfaWQYASABKAkiSQoXTGlzdENyZWRlbnRpYWxzUmVzcG9uc2USLgoLY3JlZGVudGlhbHMYASADKAsyGS5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWwiRQoXRW5hYmxlQ3JlZGVudGlhbFJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEgoKAmlkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJJChhFbmFibGVDcmVkZW50aWFsUmVzcG9uc2USLQoKY3JlZGVudGlhbBgBIAEoCzIZLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbCJGChhEaXNhYmxlQ3JlZGVudGlhbFJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEgoKAmlkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJKChlEaXNhYmxlQ3JlZGVudGlhbFJlc3BvbnNlEi0KCmNyZWRlbnRpYWwYASABKAsyGS5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWwiRQoXRGVsZXRlQ3JlZGVudGlhbFJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEgoKAmlkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIaChhEZWxldGVDcmVkZW50aWFsUmVzcG9uc2UynAcKEUNyZWRlbnRpYWxTZXJ2aWNlEpABChBDcmVhdGVDcmVkZW50aWFsEiYubGxtZ2F0ZXdheS52MS5DcmVhdGVDcmVkZW50aWFsUmVxdWVzdBonLmxsbWdhdGV3YXkudjEuQ3JlYXRlQ3JlZGVudGlhbFJlc3BvbnNlIiuC0+STAiU6ASoiIC9yZXN0L3YxL2xsbS1nYXRld2F5L2NyZWRlbnRpYWxzEowBCg1HZXRDcmVkZW50aWFsEiMubGxtZ2F0ZXdheS52MS5HZXRDcmVkZW50aWFsUmVxdWVzdBokLmxsbWdhdGV3YXkudjEuR2V0Q3JlZGVudGlhbFJlc3BvbnNlIjCQAgGC0+STAicSJS9yZXN0L3YxL2xsbS1nYXRld2F5L2NyZWRlbnRpYWxzL3tpZH0SjQEKD0xpc3RDcmVkZW50aWFscxIlLmxsbWdhdGV3YXkudjEuTGlzdENyZWRlbnRpYWxzUmVxdWVzdBomLmxsbWdhdGV3YXkudjEuTGlzdENyZWRlbnRpYWxzUmVzcG9uc2UiK5ACAYLT5JMCIhIgL3Jlc3QvdjEvbGxtLWdhdGV3YXkvY3JlZGVudGlhbHMSnAEKEEVuYWJsZUNyZWRlbnRpYWwSJi5sbG1nYXRld2F5LnYxLkVuYWJsZUNyZWRlbnRpYWxSZXF1ZXN0GicubGxtZ2F0ZXdheS52MS5FbmFibGVDcmVkZW50aWFsUmVzcG9uc2UiN4LT5JMCMToBKiIsL3Jlc3QvdjEvbGxtLWdhdGV3YXkvY3JlZGVudGlhbHMve2lkfTplbmFibGUSoAEKEURpc2FibGVDcmVkZW50aWFsEicubGxtZ2F0ZXdheS52MS5EaXNhYmxlQ3JlZGVudGlhbFJlcXVlc3QaKC5sbG1nYXRld2F5LnYxLkRpc2FibGVDcmVkZW50aWFsUmVzcG9uc2UiOILT5JMCMjoBKiItL3Jlc3QvdjEvbGxtLWdhdGV3YXkvY3JlZGVudGlhbHMve2lkfTpkaXNhYmxlEpIBChBEZWxldGVDcmVkZW50aWFsEiYubGxtZ2F0ZXdheS52MS5EZWxldGVDcmVkZW50aWFsUmVxdWVzdBonLmxsbWdhdGV3YXkudjEuRGVsZXRlQ3JlZGVudGlhbFJlc3BvbnNlIi2C0+STAicqJS9yZXN0L3YxL2xsbS1nYXRld2F5L2NyZWRlbnRpYWxzL3tpZH1iBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp, file_llmgateway_v1_common]);
+  fileDesc("CiZsbG1nYXRld2F5L3YxL2NyZWRlbnRpYWxfc2VydmljZS5wcm90bxINbGxtZ2F0ZXdheS52MSL1AgoKQ3JlZGVudGlhbBIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDAoEbmFtZRgEIAEoCRIxCghzZXR0aW5ncxgFIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYBiADKAkSDgoGd2VpZ2h0GAcgASgNEg8KB2VuYWJsZWQYCCABKAgSGgoSc2VjcmV0X2ZpbmdlcnByaW50GAkgASgJEhQKDHNlY3JldF9sYXN0NBgKIAEoCRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFzZWNyZXRfcm90YXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAivAEKF0NyZWF0ZUNyZWRlbnRpYWxSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRIMCgRuYW1lGAMgASgJEg4KBnNlY3JldBgEIAEoCRIxCghzZXR0aW5ncxgFIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYBiADKAkSDgoGd2VpZ2h0GAcgASgNEg4KBnJlYXNvbhgIIAEoCSJJChhDcmVhdGVDcmVkZW50aWFsUmVzcG9uc2USLQoKY3JlZGVudGlhbBgBIAEoCzIZLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbCIyChRHZXRDcmVkZW50aWFsUmVxdWVzdBIOCgZvcmdfaWQYASABKAkSCgoCaWQYAiABKAkiRgoVR2V0Q3JlZGVudGlhbFJlc3BvbnNlEi0KCmNyZWRlbnRpYWwYASABKAsyGS5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWwiKAoWTGlzdENyZWRlbnRpYWxzUmVxdWVzdBIOCgZvcmdfaWQYASABKAkiSQoXTGlzdENyZWRlbnRpYWxzUmVzcG9uc2USLgoLY3JlZGVudGlhbHMYASADKAsyGS5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWwiRQoXRW5hYmxlQ3JlZGVudGlhbFJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEgoKAmlkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJJChhFbmFibGVDcmVkZW50aWFsUmVzcG9uc2USLQoKY3JlZGVudGlhbBgBIAEoCzIZLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbCJGChhEaXNhYmxlQ3JlZGVudGlhbFJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEgoKAmlkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJKChlEaXNhYmxlQ3JlZGVudGlhbFJlc3BvbnNlEi0KCmNyZWRlbnRpYWwYASABKAsyGS5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWwiRQoXRGVsZXRlQ3JlZGVudGlhbFJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEgoKAmlkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIaChhEZWxldGVDcmVkZW50aWFsUmVzcG9uc2Ui1wEKF1VwZGF0ZUNyZWRlbnRpYWxSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRIKCgJpZBgCIAEoCRIvCgt1cGRhdGVfbWFzaxgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2sSDAoEbmFtZRgEIAEoCRIxCghzZXR0aW5ncxgFIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYBiADKAkSDgoGd2VpZ2h0GAcgASgNEg4KBnJlYXNvbhgIIAEoCSJJChhVcGRhdGVDcmVkZW50aWFsUmVzcG9uc2USLQoKY3JlZGVudGlhbBgBIAEoCzIZLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbCJbCh1Sb3RhdGVDcmVkZW50aWFsU2VjcmV0UmVxdWVzdBIOCgZvcmdfaWQYASABKAkSCgoCaWQYAiABKAkSDgoGc2VjcmV0GAMgASgJEg4KBnJlYXNvbhgEIAEoCSJPCh5Sb3RhdGVDcmVkZW50aWFsU2VjcmV0UmVzcG9uc2USLQoKY3JlZGVudGlhbBgBIAEoCzIZLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbDLlCQoRQ3JlZGVudGlhbFNlcnZpY2USkAEKEENyZWF0ZUNyZWRlbnRpYWwSJi5sbG1nYXRld2F5LnYxLkNyZWF0ZUNyZWRlbnRpYWxSZXF1ZXN0GicubGxtZ2F0ZXdheS52MS5DcmVhdGVDcmVkZW50aWFsUmVzcG9uc2UiK4LT5JMCJToBKiIgL3Jlc3QvdjEvbGxtLWdhdGV3YXkvY3JlZGVudGlhbHMSjAEKDUdldENyZWRlbnRpYWwSIy5sbG1nYXRld2F5LnYxLkdldENyZWRlbnRpYWxSZXF1ZXN0GiQubGxtZ2F0ZXdheS52MS5HZXRDcmVkZW50aWFsUmVzcG9uc2UiMJACAYLT5JMCJxIlL3Jlc3QvdjEvbGxtLWdhdGV3YXkvY3JlZGVudGlhbHMve2lkfRKNAQoPTGlzdENyZWRlbnRpYWxzEiUubGxtZ2F0ZXdheS52MS5MaXN0Q3JlZGVudGlhbHNSZXF1ZXN0GiYubGxtZ2F0ZXdheS52MS5MaXN0Q3JlZGVudGlhbHNSZXNwb25zZSIrkAIBgtPkkwIiEiAvcmVzdC92MS9sbG0tZ2F0ZXdheS9jcmVkZW50aWFscxKcAQoQRW5hYmxlQ3JlZGVudGlhbBImLmxsbWdhdGV3YXkudjEuRW5hYmxlQ3JlZGVudGlhbFJlcXVlc3QaJy5sbG1nYXRld2F5LnYxLkVuYWJsZUNyZWRlbnRpYWxSZXNwb25zZSI3gtPkkwIxOgEqIiwvcmVzdC92MS9sbG0tZ2F0ZXdheS9jcmVkZW50aWFscy97aWR9OmVuYWJsZRKgAQoRRGlzYWJsZUNyZWRlbnRpYWwSJy5sbG1nYXRld2F5LnYxLkRpc2FibGVDcmVkZW50aWFsUmVxdWVzdBooLmxsbWdhdGV3YXkudjEuRGlzYWJsZUNyZWRlbnRpYWxSZXNwb25zZSI4gtPkkwIyOgEqIi0vcmVzdC92MS9sbG0tZ2F0ZXdheS9jcmVkZW50aWFscy97aWR9OmRpc2FibGUSkgEKEERlbGV0ZUNyZWRlbnRpYWwSJi5sbG1nYXRld2F5LnYxLkRlbGV0ZUNyZWRlbnRpYWxSZXF1ZXN0GicubGxtZ2F0ZXdheS52MS5EZWxldGVDcmVkZW50aWFsUmVzcG9uc2UiLYLT5JMCJyolL3Jlc3QvdjEvbGxtLWdhdGV3YXkvY3JlZGVudGlhbHMve2lkfRKVAQoQVXBkYXRlQ3JlZGVudGlhbBImLmxsbWdhdGV3YXkudjEuVXBkYXRlQ3JlZGVudGlhbFJlcXVlc3QaJy5sbG1nYXRld2F5LnYxLlVwZGF0ZUNyZWRlbnRpYWxSZXNwb25zZSIwgtPkkwIqOgEqMiUvcmVzdC92MS9sbG0tZ2F0ZXdheS9jcmVkZW50aWFscy97aWR9Eq4BChZSb3RhdGVDcmVkZW50aWFsU2VjcmV0EiwubGxtZ2F0ZXdheS52MS5Sb3RhdGVDcmVkZW50aWFsU2VjcmV0UmVxdWVzdBotLmxsbWdhdGV3YXkudjEuUm90YXRlQ3JlZGVudGlhbFNlY3JldFJlc3BvbnNlIjeC0+STAjE6ASoiLC9yZXN0L3YxL2xsbS1nYXRld2F5L2NyZWRlbnRpYWxzL3tpZH06cm90YXRlYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_llmgateway_v1_common]);
 
 /**
  * @generated from message llmgateway.v1.Credential
@@ -373,6 +373,128 @@ export const DeleteCredentialResponseSchema: GenMessage<DeleteCredentialResponse
   messageDesc(file_llmgateway_v1_credential_service, 12);
 
 /**
+ * @generated from message llmgateway.v1.UpdateCredentialRequest
+ */
+export type UpdateCredentialRequest = Message<"llmgateway.v1.UpdateCredentialRequest"> & {
+  /**
+   * @generated from field: string org_id = 1;
+   */
+  orgId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * Which of name, settings, models, weight to change; at least one.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 3;
+   */
+  updateMask?: FieldMask | undefined;
+
+  /**
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * @generated from field: llmgateway.v1.ProviderSettings settings = 5;
+   */
+  settings?: ProviderSettings | undefined;
+
+  /**
+   * @generated from field: repeated string models = 6;
+   */
+  models: string[];
+
+  /**
+   * @generated from field: uint32 weight = 7;
+   */
+  weight: number;
+
+  /**
+   * @generated from field: string reason = 8;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message llmgateway.v1.UpdateCredentialRequest.
+ * Use `create(UpdateCredentialRequestSchema)` to create a new message.
+ */
+export const UpdateCredentialRequestSchema: GenMessage<UpdateCredentialRequest> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_credential_service, 13);
+
+/**
+ * @generated from message llmgateway.v1.UpdateCredentialResponse
+ */
+export type UpdateCredentialResponse = Message<"llmgateway.v1.UpdateCredentialResponse"> & {
+  /**
+   * @generated from field: llmgateway.v1.Credential credential = 1;
+   */
+  credential?: Credential | undefined;
+};
+
+/**
+ * Describes the message llmgateway.v1.UpdateCredentialResponse.
+ * Use `create(UpdateCredentialResponseSchema)` to create a new message.
+ */
+export const UpdateCredentialResponseSchema: GenMessage<UpdateCredentialResponse> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_credential_service, 14);
+
+/**
+ * @generated from message llmgateway.v1.RotateCredentialSecretRequest
+ */
+export type RotateCredentialSecretRequest = Message<"llmgateway.v1.RotateCredentialSecretRequest"> & {
+  /**
+   * @generated from field: string org_id = 1;
+   */
+  orgId: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * The new provider secret. Stored encrypted; never returned.
+   *
+   * @generated from field: string secret = 3;
+   */
+  secret: string;
+
+  /**
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message llmgateway.v1.RotateCredentialSecretRequest.
+ * Use `create(RotateCredentialSecretRequestSchema)` to create a new message.
+ */
+export const RotateCredentialSecretRequestSchema: GenMessage<RotateCredentialSecretRequest> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_credential_service, 15);
+
+/**
+ * @generated from message llmgateway.v1.RotateCredentialSecretResponse
+ */
+export type RotateCredentialSecretResponse = Message<"llmgateway.v1.RotateCredentialSecretResponse"> & {
+  /**
+   * @generated from field: llmgateway.v1.Credential credential = 1;
+   */
+  credential?: Credential | undefined;
+};
+
+/**
+ * Describes the message llmgateway.v1.RotateCredentialSecretResponse.
+ * Use `create(RotateCredentialSecretResponseSchema)` to create a new message.
+ */
+export const RotateCredentialSecretResponseSchema: GenMessage<RotateCredentialSecretResponse> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_credential_service, 16);
+
+/**
  * Provider credentials, scoped to an organization. Secrets are write-only:
  * responses carry a fingerprint and the last four characters, never the secret.
  *
@@ -426,6 +548,26 @@ export const CredentialService: GenService<{
     methodKind: "unary";
     input: typeof DeleteCredentialRequestSchema;
     output: typeof DeleteCredentialResponseSchema;
+  },
+  /**
+   * Changes name, settings, models or weight: the fields named in update_mask.
+   *
+   * @generated from rpc llmgateway.v1.CredentialService.UpdateCredential
+   */
+  updateCredential: {
+    methodKind: "unary";
+    input: typeof UpdateCredentialRequestSchema;
+    output: typeof UpdateCredentialResponseSchema;
+  },
+  /**
+   * Replaces the provider secret; workers use the new one within a second.
+   *
+   * @generated from rpc llmgateway.v1.CredentialService.RotateCredentialSecret
+   */
+  rotateCredentialSecret: {
+    methodKind: "unary";
+    input: typeof RotateCredentialSecretRequestSchema;
+    output: typeof RotateCredentialSecretResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_llmgateway_v1_credential_service, 0);
