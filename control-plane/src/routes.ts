@@ -14,6 +14,16 @@ import { createOrganizationService } from "./services/organizations.js";
 import { createRouteService } from "./services/routes.js";
 import { createWorkerService, type WorkerServiceDeps } from "./services/worker-service.js";
 
+/** The management services (API keys and sessions); WorkerService is for workers only. */
+export const MANAGEMENT_SERVICES = [
+  OrganizationService,
+  ApiKeyService,
+  CredentialService,
+  RouteService,
+  AuditService,
+  AnalyticsService,
+] as const;
+
 /** Every service the control plane serves, wired to its dependencies. */
 export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter) => void {
   return (router) => {

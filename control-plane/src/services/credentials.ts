@@ -33,20 +33,23 @@ export function createCredentialService(deps: ServiceDeps): ServiceImpl<typeof C
    * One audited change to an existing credential: `apply` runs the UPDATE
    * (given the locked row before the change) and returns the row after it.
    */
-  async function change(
+  async function change<V>(
     req: { orgId: string; id: string; reason: string },
     ctx: HandlerContext,
     action: string,
-    apply: (tx: Tx, id: string, before: CredentialRow) => Promise<CredentialRow>,
+    validate: () => V,
+    apply: (tx: Tx, id: string, before: CredentialRow, input: V) => Promise<CredentialRow>,
   ): Promise<{ credential: Credential }> {
     const principal = requirePrincipal(ctx);
     const orgId = requireUuid(req.orgId, "org_id");
     const id = requireUuid(req.id, "id");
     authorize(principal, "credentials.manage", orgId);
+    // Fields are checked only after authorization: callers without the permission learn nothing.
+    const input = validate();
     const reason = requireReason(req.reason);
     const row = await commitChange(deps, "credential", async (tx) => {
       const before = await loadForUpdate(tx, orgId, id);
-      const after = await apply(tx, id, before);
+      const after = await apply(tx, id, before, input);
       await appendAudit(tx, {
         orgId,
         actor: actorOf(principal),
@@ -76,8 +79,12 @@ export function createCredentialService(deps: ServiceDeps): ServiceImpl<typeof C
     ctx: HandlerContext,
     enabled: boolean,
   ) =>
-    change(req, ctx, enabled ? "credential.enable" : "credential.disable", (tx, id) =>
-      update(tx, "enabled = $2", [id, enabled]),
+    change(
+      req,
+      ctx,
+      enabled ? "credential.enable" : "credential.disable",
+      () => undefined,
+      (tx, id) => update(tx, "enabled = $2", [id, enabled]),
     );
 
   return {
@@ -166,42 +173,51 @@ export function createCredentialService(deps: ServiceDeps): ServiceImpl<typeof C
     },
 
     updateCredential(req, ctx) {
-      const paths = req.updateMask?.paths ?? [];
-      if (paths.length === 0)
-        throw new ConnectError("update_mask must name at least one field", Code.InvalidArgument);
-      const unknown = paths.find((p) => !UPDATABLE.has(p));
-      if (unknown) {
-        throw new ConnectError(
-          `update_mask: "${unknown}" cannot be updated (name, settings, models, weight)`,
-          Code.InvalidArgument,
-        );
-      }
-      const name = paths.includes("name") ? requireText(req.name, "name") : undefined;
-      const models = paths.includes("models") ? normalizeModels(req.models) : undefined;
-      if (paths.includes("weight") && req.weight > 1_000_000) {
-        throw new ConnectError("weight must be at most 1000000", Code.InvalidArgument);
-      }
-      return change(req, ctx, "credential.update", (tx, id, before) =>
+      const validate = () => {
+        const paths = req.updateMask?.paths ?? [];
+        if (paths.length === 0)
+          throw new ConnectError("update_mask must name at least one field", Code.InvalidArgument);
+        const unknown = paths.find((p) => !UPDATABLE.has(p));
+        if (unknown) {
+          throw new ConnectError(
+            `update_mask: "${unknown}" cannot be updated (name, settings, models, weight)`,
+            Code.InvalidArgument,
+          );
+        }
+        if (paths.includes("weight") && req.weight > 1_000_000) {
+          throw new ConnectError("weight must be at most 1000000", Code.InvalidArgument);
+        }
+        return {
+          paths,
+          name: paths.includes("name") ? requireText(req.name, "name") : null,
+          models: paths.includes("models") ? normalizeModels(req.models) : null,
+          weight: paths.includes("weight") ? req.weight : null,
+        };
+      };
+      return change(req, ctx, "credential.update", validate, (tx, id, before, input) =>
         update(
           tx,
           "name = coalesce($2, name), settings = coalesce($3, settings), models = coalesce($4, models), weight = coalesce($5, weight)",
           [
             id,
-            name ?? null,
-            paths.includes("settings")
+            input.name,
+            input.paths.includes("settings")
               ? JSON.stringify(validateSettings(before.provider, req.settings))
               : null,
-            models ?? null,
-            paths.includes("weight") ? req.weight : null,
+            input.models,
+            input.weight,
           ],
         ),
       );
     },
 
     rotateCredentialSecret(req, ctx) {
-      const secret = req.secret.trim();
-      if (!secret) throw new ConnectError("secret is required", Code.InvalidArgument);
-      return change(req, ctx, "credential.rotate_secret", (tx, id, before) =>
+      const validate = () => {
+        const secret = req.secret.trim();
+        if (!secret) throw new ConnectError("secret is required", Code.InvalidArgument);
+        return secret;
+      };
+      return change(req, ctx, "credential.rotate_secret", validate, (tx, id, before, secret) =>
         update(
           tx,
           "secret_envelope = $2, secret_fingerprint = $3, secret_last4 = $4, secret_rotated_at = now()",
