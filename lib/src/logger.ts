@@ -1,4 +1,4 @@
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger };
 
@@ -30,13 +30,18 @@ const REDACT_PATHS = [
   "*.databaseUrl",
 ];
 
-/** Creates the structured JSON logger used by every process. */
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? "info"): Logger {
-  return pino({
+/** Creates the structured JSON logger used by every process (stdout unless a destination is given). */
+export function createLogger(
+  name: string,
+  level = process.env.LOG_LEVEL ?? "info",
+  destination?: DestinationStream,
+): Logger {
+  const options = {
     name,
     level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -20,8 +20,15 @@ export interface TestControlPlane {
   close(): Promise<void>;
 }
 
+export interface TestControlPlaneOptions {
+  /** Receives every log line (at debug level) instead of dropping all below warn. */
+  logLines?: string[];
+}
+
 /** An in-process control plane on a fresh database, with a known platform-admin key. */
-export async function startTestControlPlane(): Promise<TestControlPlane> {
+export async function startTestControlPlane(
+  options: TestControlPlaneOptions = {},
+): Promise<TestControlPlane> {
   const db = await createTestDatabase();
   const adminKey = generateApiKey();
   const workerToken = randomBytes(24).toString("hex");
@@ -33,7 +40,9 @@ export async function startTestControlPlane(): Promise<TestControlPlane> {
       LLM_GATEWAY_ADMIN_KEY: adminKey,
       LLM_GATEWAY_CONTROL_PLANE_PORT: "0",
     }),
-    createLogger("test", "warn"),
+    options.logLines
+      ? createLogger("test", "debug", { write: (line: string) => void options.logLines?.push(line) })
+      : createLogger("test", "warn"),
   );
   const transport = createConnectTransport({ baseUrl: cp.url, httpVersion: "2" });
   return {
