@@ -4,6 +4,7 @@ import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.
 import { AuditService } from "../../proto/gen/llmgateway/v1/audit_service_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { ProviderService } from "../../proto/gen/llmgateway/v1/provider_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { WorkerService } from "../../proto/gen/llmgateway/v1/worker_service_pb.js";
 import { createAnalyticsService } from "./services/analytics.js";
@@ -11,6 +12,7 @@ import { createApiKeyService } from "./services/api-keys.js";
 import { createAuditService } from "./services/audit.js";
 import { createCredentialService } from "./services/credentials.js";
 import { createOrganizationService } from "./services/organizations.js";
+import { createProviderService } from "./services/providers.js";
 import { createRouteService } from "./services/routes.js";
 import { createWorkerService, type WorkerServiceDeps } from "./services/worker-service.js";
 
@@ -22,6 +24,7 @@ export const MANAGEMENT_SERVICES = [
   RouteService,
   AuditService,
   AnalyticsService,
+  ProviderService,
 ] as const;
 
 /** Every service the control plane serves, wired to its dependencies. */
@@ -33,6 +36,7 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
     router.service(RouteService, createRouteService(deps));
     router.service(AuditService, createAuditService(deps));
     router.service(AnalyticsService, createAnalyticsService(deps));
+    router.service(ProviderService, createProviderService());
     router.service(WorkerService, createWorkerService(deps));
   };
 }

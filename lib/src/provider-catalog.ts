@@ -9,6 +9,13 @@ export type WireFormat = "openai";
 /** How the provider secret travels upstream. */
 export type AuthStyle = "bearer" | "api-key-header" | "none";
 
+/** A ProviderSettings field a credential of this provider takes. */
+export interface ProviderSettingInfo {
+  readonly name: "base_url" | "organization" | "api_version" | "region" | "project" | "deployments";
+  readonly required: boolean;
+  readonly description: string;
+}
+
 export interface ProviderInfo {
   readonly id: string;
   readonly displayName: string;
@@ -18,13 +25,15 @@ export interface ProviderInfo {
   readonly authStyle: AuthStyle;
   /** Whether a credential may omit the secret (local servers such as Ollama). */
   readonly secretOptional: boolean;
+  /** The settings a credential may carry; the control plane rejects the others. */
+  readonly settings: readonly ProviderSettingInfo[];
 }
 
 const row = (
   id: string,
   displayName: string,
   defaultBaseUrl: string,
-  extra: Partial<Pick<ProviderInfo, "authStyle" | "secretOptional">> = {},
+  extra: Partial<Pick<ProviderInfo, "authStyle" | "secretOptional" | "settings">> = {},
 ): ProviderInfo => ({
   id,
   displayName,
@@ -32,10 +41,28 @@ const row = (
   defaultBaseUrl,
   authStyle: extra.authStyle ?? "bearer",
   secretOptional: extra.secretOptional ?? false,
+  settings: extra.settings ?? [
+    {
+      name: "base_url",
+      required: defaultBaseUrl === "",
+      description: defaultBaseUrl
+        ? `API base URL; default ${defaultBaseUrl}`
+        : "API base URL, e.g. http://host:8000/v1",
+    },
+  ],
 });
 
 export const PROVIDERS: readonly ProviderInfo[] = [
-  row("openai", "OpenAI", "https://api.openai.com/v1"),
+  row("openai", "OpenAI", "https://api.openai.com/v1", {
+    settings: [
+      { name: "base_url", required: false, description: "API base URL; default https://api.openai.com/v1" },
+      {
+        name: "organization",
+        required: false,
+        description: "OpenAI organization id sent as OpenAI-Organization",
+      },
+    ],
+  }),
   row("openai-compatible", "OpenAI-compatible endpoint", "", { secretOptional: true }),
   row("mistral", "Mistral", "https://api.mistral.ai/v1"),
   row("groq", "Groq", "https://api.groq.com/openai/v1"),

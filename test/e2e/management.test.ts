@@ -177,6 +177,45 @@ describe("management API", () => {
     expect(codeOf(again)).toBe("FailedPrecondition");
   });
 
+  it("lists providers with their settings schema, and validates credential settings against it", async () => {
+    const res = await fetch(`${cp.url}/rest/v1/llm-gateway/providers`, as(adminKey));
+    const { providers } = (await res.json()) as {
+      providers: Array<{
+        id: string;
+        authKind: string;
+        settings: Array<{ name: string; required?: boolean }>;
+      }>;
+    };
+    const byId = new Map(providers.map((p) => [p.id, p]));
+    expect(byId.get("groq")).toMatchObject({ authKind: "bearer", settings: [{ name: "base_url" }] });
+    expect(byId.get("openai-compatible")?.settings).toEqual([
+      expect.objectContaining({ name: "base_url", required: true }),
+    ]);
+    const orgId = await newOrg();
+    const wrongSetting = await creds
+      .createCredential(
+        {
+          orgId,
+          provider: "groq",
+          name: "groq-x",
+          secret: "gsk-xxxxxxxxxx",
+          settings: { region: "eu-west-1" },
+          reason: "t",
+        },
+        as(adminKey),
+      )
+      .catch((e) => e);
+    expect(codeOf(wrongSetting)).toBe("InvalidArgument");
+    expect(String(wrongSetting.message)).toContain("settings.region does not apply");
+    const missingBase = await creds
+      .createCredential(
+        { orgId, provider: "openai-compatible", name: "vllm", secret: "", reason: "t" },
+        as(adminKey),
+      )
+      .catch((e) => e);
+    expect(String(missingBase.message)).toContain("base_url");
+  });
+
   it("lets only a platform admin revoke the platform-admin key", async () => {
     const defaultAdmin = (
       await keys.createApiKey(

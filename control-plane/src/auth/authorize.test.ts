@@ -18,6 +18,7 @@ const PERMISSIONS: readonly Permission[] = [
   "routes.read",
   "audit.read",
   "analytics.read",
+  "providers.read",
 ];
 const ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER] as const;
 
@@ -33,6 +34,7 @@ const EXPECTED: Record<Permission, Record<(typeof ROLES)[number], boolean>> = {
   "routes.read": { 1: true, 2: true, 3: true, 4: true, 5: false },
   "audit.read": { 1: true, 2: true, 3: false, 4: true, 5: false },
   "analytics.read": { 1: true, 2: true, 3: false, 4: true, 5: false },
+  "providers.read": { 1: true, 2: true, 3: true, 4: true, 5: true },
 };
 
 function principal(role: Role, platformAdmin = false, orgId = ORG): Principal {

@@ -13,7 +13,8 @@ export type Permission =
   | "routes.manage"
   | "routes.read"
   | "audit.read"
-  | "analytics.read";
+  | "analytics.read"
+  | "providers.read";
 
 /** The authorization table: which roles hold which permission inside their organization. */
 export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
@@ -27,6 +28,7 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
   "routes.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
   "audit.read": [Role.OWNER, Role.ADMIN, Role.ANALYST],
   "analytics.read": [Role.OWNER, Role.ADMIN, Role.ANALYST],
+  "providers.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER],
 };
 
 /**

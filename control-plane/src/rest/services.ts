@@ -4,6 +4,7 @@ import { ApiKeyService } from "../../../proto/gen/llmgateway/v1/api_key_service_
 import { AuditService } from "../../../proto/gen/llmgateway/v1/audit_service_pb.js";
 import { CredentialService } from "../../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { OrganizationService } from "../../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { ProviderService } from "../../../proto/gen/llmgateway/v1/provider_service_pb.js";
 import { RouteService } from "../../../proto/gen/llmgateway/v1/route_service_pb.js";
 
 /**
@@ -18,4 +19,5 @@ export const REST_SERVICES: readonly DescService[] = [
   RouteService,
   AuditService,
   AnalyticsService,
+  ProviderService,
 ];

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { findProvider } from "../../../lib/src/provider-catalog.js";
+import { findProvider, type ProviderSettingInfo } from "../../../lib/src/provider-catalog.js";
 import type { ProviderSettings } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { type Credential, CredentialSchema } from "../../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import type { Queryable } from "../db/pool.js";
@@ -55,10 +55,29 @@ export const auditView = (r: CredentialRow) => ({
   secretFingerprint: r.secret_fingerprint,
 });
 
+const SETTING_NAMES: Record<keyof StoredSettings, ProviderSettingInfo["name"]> = {
+  baseUrl: "base_url",
+  organization: "organization",
+  apiVersion: "api_version",
+  region: "region",
+  project: "project",
+  deployments: "deployments",
+};
+
 export function validateSettings(provider: string, settings: ProviderSettings | undefined): StoredSettings {
   const stored = settingsToJson(settings);
   const info = findProvider(provider);
   if (!info) throw new ConnectError(`unsupported provider "${provider}"`, Code.InvalidArgument);
+  const allowed = new Set(info.settings.map((setting) => setting.name));
+  for (const key of Object.keys(stored) as Array<keyof StoredSettings>) {
+    const name = SETTING_NAMES[key];
+    if (!allowed.has(name)) {
+      throw new ConnectError(
+        `settings.${name} does not apply to provider "${provider}" (it takes: ${[...allowed].join(", ")})`,
+        Code.InvalidArgument,
+      );
+    }
+  }
   if (stored.baseUrl !== undefined) {
     let url: URL;
     try {
