@@ -15,13 +15,13 @@ import { REST_SERVICES } from "./rest/services.js";
 import { createRestTranscoder } from "./rest/transcoder.js";
 import { registerRoutes } from "./routes.js";
 import { listenH1AndH2c } from "./server.js";
-import type { ServiceDeps } from "./services/deps.js";
+import type { WorkerServiceDeps } from "./services/worker-service.js";
 
 export interface ControlPlane {
   url: string;
   port: number;
   db: Db;
-  deps: ServiceDeps;
+  deps: WorkerServiceDeps;
   workers: WorkerRegistry;
   /** Generated admin key on first start (print once), else undefined. */
   createdAdminKey: string | undefined;

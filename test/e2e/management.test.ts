@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditRowHash } from "../../control-plane/src/audit/audit-log.js";
 import type { ControlPlane } from "../../control-plane/src/main.js";
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
-import { Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
+import { ErrorClass, Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 
 const codeOf = (err: unknown) => (err instanceof ConnectError ? Code[err.code] : String(err));
@@ -214,6 +215,70 @@ describe("management API", () => {
       )
       .catch((e) => e);
     expect(String(missingBase.message)).toContain("base_url");
+  });
+
+  it("stores an ordered fallback chain with triggers and sends it to workers", async () => {
+    const orgId = await newOrg();
+    const cred = async (name: string) =>
+      (
+        await creds.createCredential(
+          { orgId, provider: "openai", name, secret: `sk-${name}-xxxxxxxx`, reason: "t" },
+          as(adminKey),
+        )
+      ).credential?.id ?? "";
+    const [primary, backup, big] = [await cred("primary"), await cred("backup"), await cred("big-context")];
+    const routes = t.client(RouteService);
+    const put = await routes.putRoute(
+      {
+        orgId,
+        model: "chat",
+        targets: [{ credentialId: primary, upstreamModel: "gpt-4o-mini", weight: 1 }],
+        fallbacks: [
+          {
+            targets: [{ credentialId: backup, upstreamModel: "gpt-4o-mini", weight: 1 }],
+            triggers: [
+              ErrorClass.RATE_LIMITED,
+              ErrorClass.UNAVAILABLE,
+              ErrorClass.TIMEOUT,
+              ErrorClass.DISABLED,
+            ],
+          },
+          {
+            targets: [{ credentialId: big, upstreamModel: "gpt-4.1", weight: 1 }],
+            triggers: [ErrorClass.CONTEXT_LENGTH_EXCEEDED],
+          },
+        ],
+        reason: "t",
+      },
+      as(adminKey),
+    );
+    expect(put.route?.fallbacks.map((f) => f.triggers)).toEqual([
+      [ErrorClass.RATE_LIMITED, ErrorClass.UNAVAILABLE, ErrorClass.TIMEOUT, ErrorClass.DISABLED],
+      [ErrorClass.CONTEXT_LENGTH_EXCEEDED],
+    ]);
+    const listed = await routes.listRoutes({ orgId }, as(adminKey));
+    expect(listed.routes[0]?.fallbacks[1]?.targets[0]?.credentialId).toBe(big);
+    const snapshot = await cp.deps.tables.snapshot(cp.db);
+    expect(snapshot.routes.find((r) => r.orgId === orgId)?.fallbacks).toHaveLength(2);
+
+    const noTrigger = await routes
+      .putRoute(
+        {
+          orgId,
+          model: "chat",
+          targets: [{ credentialId: primary }],
+          fallbacks: [{ targets: [{ credentialId: backup }] }],
+          reason: "t",
+        },
+        as(adminKey),
+      )
+      .catch((e) => e);
+    expect(codeOf(noTrigger)).toBe("InvalidArgument");
+    expect(String(noTrigger.message)).toContain("fallbacks[0].triggers");
+    const deleteBackup = await creds
+      .deleteCredential({ orgId, id: backup, reason: "t" }, as(adminKey))
+      .catch((e) => e);
+    expect(codeOf(deleteBackup)).toBe("FailedPrecondition");
   });
 
   it("lets only a platform admin revoke the platform-admin key", async () => {

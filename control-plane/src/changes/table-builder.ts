@@ -19,7 +19,13 @@ import {
 import { roleFromDb } from "../auth/roles.js";
 import type { SecretBox } from "../crypto/envelope.js";
 import type { Queryable } from "../db/pool.js";
-import { type StoredTarget, settingsFromJson, targetsToProto } from "../services/mappers.js";
+import {
+  fallbacksToProto,
+  type StoredFallback,
+  type StoredTarget,
+  settingsFromJson,
+  targetsToProto,
+} from "../services/mappers.js";
 import type { EntityKind } from "./change-log.js";
 
 /** Loads entities and compiles them into routing-table entries for workers. */
@@ -96,13 +102,14 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
 
   async function routes(db: Queryable, f: Filter): Promise<RouteEntry[]> {
     const [w, p] = where(f);
-    const { rows } = await db.query(`SELECT id, org_id, model, targets FROM routes ${w}`, p);
+    const { rows } = await db.query(`SELECT id, org_id, model, targets, fallbacks FROM routes ${w}`, p);
     return rows.map((r) =>
       create(RouteEntrySchema, {
         id: r.id,
         orgId: r.org_id,
         model: r.model,
         targets: targetsToProto(r.targets as StoredTarget[]),
+        fallbacks: fallbacksToProto(r.fallbacks as StoredFallback[]),
       }),
     );
   }

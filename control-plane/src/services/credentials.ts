@@ -243,7 +243,10 @@ export function createCredentialService(deps: ServiceDeps): ServiceImpl<typeof C
       await commitChange(deps, "credential", async (tx) => {
         const before = await loadForUpdate(tx, orgId, id);
         const used = await tx.query(
-          "SELECT model FROM routes WHERE org_id = $1 AND targets @> jsonb_build_array(jsonb_build_object('credentialId', $2::text))",
+          `SELECT model FROM routes WHERE org_id = $1 AND (
+             targets @> jsonb_build_array(jsonb_build_object('credentialId', $2::text))
+             OR fallbacks @> jsonb_build_array(jsonb_build_object('targets',
+                  jsonb_build_array(jsonb_build_object('credentialId', $2::text)))))`,
           [orgId, id],
         );
         if (used.rows.length > 0) {

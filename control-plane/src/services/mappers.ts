@@ -1,7 +1,16 @@
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type ProviderSettings, ProviderSettingsSchema } from "../../../proto/gen/llmgateway/v1/common_pb.js";
-import { type RouteTarget, RouteTargetSchema } from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
+import {
+  ErrorClass,
+  type ProviderSettings,
+  ProviderSettingsSchema,
+} from "../../../proto/gen/llmgateway/v1/common_pb.js";
+import {
+  type FallbackStep,
+  FallbackStepSchema,
+  type RouteTarget,
+  RouteTargetSchema,
+} from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
 
 /** Route targets as stored in routes.targets (jsonb). */
 export interface StoredTarget {
@@ -49,6 +58,31 @@ export function targetsToProto(targets: readonly StoredTarget[]): RouteTarget[] 
       credentialId: t.credentialId,
       upstreamModel: t.upstreamModel,
       weight: t.weight,
+    }),
+  );
+}
+
+/** A fallback step as stored in routes.fallbacks (jsonb); triggers by lower-case class name. */
+export interface StoredFallback {
+  targets: StoredTarget[];
+  triggers: string[];
+}
+
+/** "rate_limited" ↔ ErrorClass.RATE_LIMITED */
+export function errorClassToDb(c: ErrorClass): string {
+  return ErrorClass[c].toLowerCase();
+}
+
+export function errorClassFromDb(name: string): ErrorClass {
+  const value = (ErrorClass as unknown as Record<string, number>)[name.toUpperCase()];
+  return value === undefined ? ErrorClass.UNSPECIFIED : (value as ErrorClass);
+}
+
+export function fallbacksToProto(steps: readonly StoredFallback[]): FallbackStep[] {
+  return steps.map((s) =>
+    create(FallbackStepSchema, {
+      targets: targetsToProto(s.targets),
+      triggers: s.triggers.map(errorClassFromDb),
     }),
   );
 }

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmgateway/v1/common.proto.
  */
 export const file_llmgateway_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChpsbG1nYXRld2F5L3YxL2NvbW1vbi5wcm90bxINbGxtZ2F0ZXdheS52MSLrAQoQUHJvdmlkZXJTZXR0aW5ncxIQCghiYXNlX3VybBgBIAEoCRITCgthcGlfdmVyc2lvbhgCIAEoCRIOCgZyZWdpb24YAyABKAkSDwoHcHJvamVjdBgEIAEoCRIUCgxvcmdhbml6YXRpb24YBSABKAkSRQoLZGVwbG95bWVudHMYBiADKAsyMC5sbG1nYXRld2F5LnYxLlByb3ZpZGVyU2V0dGluZ3MuRGVwbG95bWVudHNFbnRyeRoyChBEZXBsb3ltZW50c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEqcgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDgoKUk9MRV9PV05FUhABEg4KClJPTEVfQURNSU4QAhIRCg1ST0xFX09QRVJBVE9SEAMSEAoMUk9MRV9BTkFMWVNUEAQSDwoLUk9MRV9NRU1CRVIQBWIGcHJvdG8z");
+  fileDesc("ChpsbG1nYXRld2F5L3YxL2NvbW1vbi5wcm90bxINbGxtZ2F0ZXdheS52MSLrAQoQUHJvdmlkZXJTZXR0aW5ncxIQCghiYXNlX3VybBgBIAEoCRITCgthcGlfdmVyc2lvbhgCIAEoCRIOCgZyZWdpb24YAyABKAkSDwoHcHJvamVjdBgEIAEoCRIUCgxvcmdhbml6YXRpb24YBSABKAkSRQoLZGVwbG95bWVudHMYBiADKAsyMC5sbG1nYXRld2F5LnYxLlByb3ZpZGVyU2V0dGluZ3MuRGVwbG95bWVudHNFbnRyeRoyChBEZXBsb3ltZW50c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEqcgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDgoKUk9MRV9PV05FUhABEg4KClJPTEVfQURNSU4QAhIRCg1ST0xFX09QRVJBVE9SEAMSEAoMUk9MRV9BTkFMWVNUEAQSDwoLUk9MRV9NRU1CRVIQBSqXAgoKRXJyb3JDbGFzcxIbChdFUlJPUl9DTEFTU19VTlNQRUNJRklFRBAAEhgKFEVSUk9SX0NMQVNTX0RJU0FCTEVEEAESGwoXRVJST1JfQ0xBU1NfVU5BVkFJTEFCTEUQAhIcChhFUlJPUl9DTEFTU19SQVRFX0xJTUlURUQQAxIXChNFUlJPUl9DTEFTU19USU1FT1VUEAQSHwobRVJST1JfQ0xBU1NfUVVPVEFfRVhIQVVTVEVEEAUSFAoQRVJST1JfQ0xBU1NfQVVUSBAGEicKI0VSUk9SX0NMQVNTX0NPTlRFWFRfTEVOR1RIX0VYQ0VFREVEEAcSHgoaRVJST1JfQ0xBU1NfQ09OVEVOVF9GSUxURVIQCGIGcHJvdG8z");
 
 /**
  * Provider-specific settings kept with a credential. Which fields apply
@@ -123,4 +123,73 @@ export enum Role {
  */
 export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
   enumDesc(file_llmgateway_v1_common, 0);
+
+/**
+ * Why a provider attempt failed, as the routing engine classifies it. Fallback
+ * steps name the classes that trigger them.
+ *
+ * @generated from enum llmgateway.v1.ErrorClass
+ */
+export enum ErrorClass {
+  /**
+   * @generated from enum value: ERROR_CLASS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every target of the step before is disabled or has no eligible credential.
+   *
+   * @generated from enum value: ERROR_CLASS_DISABLED = 1;
+   */
+  DISABLED = 1,
+
+  /**
+   * Connection errors, 5xx, 529 overloaded.
+   *
+   * @generated from enum value: ERROR_CLASS_UNAVAILABLE = 2;
+   */
+  UNAVAILABLE = 2,
+
+  /**
+   * 429 and provider throttling.
+   *
+   * @generated from enum value: ERROR_CLASS_RATE_LIMITED = 3;
+   */
+  RATE_LIMITED = 3,
+
+  /**
+   * @generated from enum value: ERROR_CLASS_TIMEOUT = 4;
+   */
+  TIMEOUT = 4,
+
+  /**
+   * 402 / insufficient_quota.
+   *
+   * @generated from enum value: ERROR_CLASS_QUOTA_EXHAUSTED = 5;
+   */
+  QUOTA_EXHAUSTED = 5,
+
+  /**
+   * 401/403 from the provider: the credential is failing.
+   *
+   * @generated from enum value: ERROR_CLASS_AUTH = 6;
+   */
+  AUTH = 6,
+
+  /**
+   * @generated from enum value: ERROR_CLASS_CONTEXT_LENGTH_EXCEEDED = 7;
+   */
+  CONTEXT_LENGTH_EXCEEDED = 7,
+
+  /**
+   * @generated from enum value: ERROR_CLASS_CONTENT_FILTER = 8;
+   */
+  CONTENT_FILTER = 8,
+}
+
+/**
+ * Describes the enum llmgateway.v1.ErrorClass.
+ */
+export const ErrorClassSchema: GenEnum<ErrorClass> = /*@__PURE__*/
+  enumDesc(file_llmgateway_v1_common, 1);
 

@@ -7,7 +7,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { RouteTarget } from "./routing_table_pb.js";
+import type { FallbackStep, RouteTarget } from "./routing_table_pb.js";
 import { file_llmgateway_v1_routing_table } from "./routing_table_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmgateway/v1/route_service.proto.
  */
 export const file_llmgateway_v1_route_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRlX3NlcnZpY2UucHJvdG8SDWxsbWdhdGV3YXkudjEivwEKBVJvdXRlEgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIrCgd0YXJnZXRzGAQgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJtCg9QdXRSb3V0ZVJlcXVlc3QSDgoGb3JnX2lkGAEgASgJEg0KBW1vZGVsGAIgASgJEisKB3RhcmdldHMYAyADKAsyGi5sbG1nYXRld2F5LnYxLlJvdXRlVGFyZ2V0Eg4KBnJlYXNvbhgEIAEoCSI3ChBQdXRSb3V0ZVJlc3BvbnNlEiMKBXJvdXRlGAEgASgLMhQubGxtZ2F0ZXdheS52MS5Sb3V0ZSIjChFMaXN0Um91dGVzUmVxdWVzdBIOCgZvcmdfaWQYASABKAkiOgoSTGlzdFJvdXRlc1Jlc3BvbnNlEiQKBnJvdXRlcxgBIAMoCzIULmxsbWdhdGV3YXkudjEuUm91dGUiQAoSRGVsZXRlUm91dGVSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRIKCgJpZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiFQoTRGVsZXRlUm91dGVSZXNwb25zZTKGAwoMUm91dGVTZXJ2aWNlEnsKCFB1dFJvdXRlEh4ubGxtZ2F0ZXdheS52MS5QdXRSb3V0ZVJlcXVlc3QaHy5sbG1nYXRld2F5LnYxLlB1dFJvdXRlUmVzcG9uc2UiLoLT5JMCKDoBKhojL3Jlc3QvdjEvbGxtLWdhdGV3YXkvcm91dGVzL3ttb2RlbH0SeQoKTGlzdFJvdXRlcxIgLmxsbWdhdGV3YXkudjEuTGlzdFJvdXRlc1JlcXVlc3QaIS5sbG1nYXRld2F5LnYxLkxpc3RSb3V0ZXNSZXNwb25zZSImkAIBgtPkkwIdEhsvcmVzdC92MS9sbG0tZ2F0ZXdheS9yb3V0ZXMSfgoLRGVsZXRlUm91dGUSIS5sbG1nYXRld2F5LnYxLkRlbGV0ZVJvdXRlUmVxdWVzdBoiLmxsbWdhdGV3YXkudjEuRGVsZXRlUm91dGVSZXNwb25zZSIogtPkkwIiKiAvcmVzdC92MS9sbG0tZ2F0ZXdheS9yb3V0ZXMve2lkfWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp, file_llmgateway_v1_routing_table]);
+  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRlX3NlcnZpY2UucHJvdG8SDWxsbWdhdGV3YXkudjEi7wEKBVJvdXRlEgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIrCgd0YXJnZXRzGAQgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCglmYWxsYmFja3MYByADKAsyGy5sbG1nYXRld2F5LnYxLkZhbGxiYWNrU3RlcCKdAQoPUHV0Um91dGVSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIrCgd0YXJnZXRzGAMgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIOCgZyZWFzb24YBCABKAkSLgoJZmFsbGJhY2tzGAUgAygLMhsubGxtZ2F0ZXdheS52MS5GYWxsYmFja1N0ZXAiNwoQUHV0Um91dGVSZXNwb25zZRIjCgVyb3V0ZRgBIAEoCzIULmxsbWdhdGV3YXkudjEuUm91dGUiIwoRTGlzdFJvdXRlc1JlcXVlc3QSDgoGb3JnX2lkGAEgASgJIjoKEkxpc3RSb3V0ZXNSZXNwb25zZRIkCgZyb3V0ZXMYASADKAsyFC5sbG1nYXRld2F5LnYxLlJvdXRlIkAKEkRlbGV0ZVJvdXRlUmVxdWVzdBIOCgZvcmdfaWQYASABKAkSCgoCaWQYAiABKAkSDgoGcmVhc29uGAMgASgJIhUKE0RlbGV0ZVJvdXRlUmVzcG9uc2UyhgMKDFJvdXRlU2VydmljZRJ7CghQdXRSb3V0ZRIeLmxsbWdhdGV3YXkudjEuUHV0Um91dGVSZXF1ZXN0Gh8ubGxtZ2F0ZXdheS52MS5QdXRSb3V0ZVJlc3BvbnNlIi6C0+STAig6ASoaIy9yZXN0L3YxL2xsbS1nYXRld2F5L3JvdXRlcy97bW9kZWx9EnkKCkxpc3RSb3V0ZXMSIC5sbG1nYXRld2F5LnYxLkxpc3RSb3V0ZXNSZXF1ZXN0GiEubGxtZ2F0ZXdheS52MS5MaXN0Um91dGVzUmVzcG9uc2UiJpACAYLT5JMCHRIbL3Jlc3QvdjEvbGxtLWdhdGV3YXkvcm91dGVzEn4KC0RlbGV0ZVJvdXRlEiEubGxtZ2F0ZXdheS52MS5EZWxldGVSb3V0ZVJlcXVlc3QaIi5sbG1nYXRld2F5LnYxLkRlbGV0ZVJvdXRlUmVzcG9uc2UiKILT5JMCIiogL3Jlc3QvdjEvbGxtLWdhdGV3YXkvcm91dGVzL3tpZH1iBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp, file_llmgateway_v1_routing_table]);
 
 /**
  * @generated from message llmgateway.v1.Route
@@ -50,6 +50,11 @@ export type Route = Message<"llmgateway.v1.Route"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 6;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated llmgateway.v1.FallbackStep fallbacks = 7;
+   */
+  fallbacks: FallbackStep[];
 };
 
 /**
@@ -82,6 +87,13 @@ export type PutRouteRequest = Message<"llmgateway.v1.PutRouteRequest"> & {
    * @generated from field: string reason = 4;
    */
   reason: string;
+
+  /**
+   * The ordered fallback chain (at most 8 steps); replaces the existing one.
+   *
+   * @generated from field: repeated llmgateway.v1.FallbackStep fallbacks = 5;
+   */
+  fallbacks: FallbackStep[];
 };
 
 /**

@@ -6,7 +6,7 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { ProviderSettings, Role } from "./common_pb.js";
+import type { ErrorClass, ProviderSettings, Role } from "./common_pb.js";
 import { file_llmgateway_v1_common } from "./common_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmgateway/v1/routing_table.proto.
  */
 export const file_llmgateway_v1_routing_table: GenFile = /*@__PURE__*/
-  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRpbmdfdGFibGUucHJvdG8SDWxsbWdhdGV3YXkudjEi1QEKDFJvdXRpbmdUYWJsZRI3Cg1vcmdhbml6YXRpb25zGAEgAygLMiAubGxtZ2F0ZXdheS52MS5Pcmdhbml6YXRpb25FbnRyeRIsCghhcGlfa2V5cxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuQXBpS2V5RW50cnkSMwoLY3JlZGVudGlhbHMYAyADKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeRIpCgZyb3V0ZXMYBCADKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnkiPwoRT3JnYW5pemF0aW9uRW50cnkSCgoCaWQYASABKAkSDAoEc2x1ZxgCIAEoCRIQCghkaXNhYmxlZBgDIAEoCCKfAQoLQXBpS2V5RW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEhAKCGtleV9oYXNoGAMgASgMEiEKBHJvbGUYBCABKA4yEy5sbG1nYXRld2F5LnYxLlJvbGUSDwoHdXNlcl9pZBgFIAEoCRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLBAQoPQ3JlZGVudGlhbEVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIMCgRuYW1lGAQgASgJEg4KBnNlY3JldBgFIAEoCRIxCghzZXR0aW5ncxgGIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYByADKAkSDgoGd2VpZ2h0GAggASgNEg8KB2VuYWJsZWQYCSABKAgiZAoKUm91dGVFbnRyeRIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSDQoFbW9kZWwYAyABKAkSKwoHdGFyZ2V0cxgEIAMoCzIaLmxsbWdhdGV3YXkudjEuUm91dGVUYXJnZXQiTAoLUm91dGVUYXJnZXQSFQoNY3JlZGVudGlhbF9pZBgBIAEoCRIWCg51cHN0cmVhbV9tb2RlbBgCIAEoCRIOCgZ3ZWlnaHQYAyABKA0i+AIKC1RhYmxlQ2hhbmdlEj8KE3Vwc2VydF9vcmdhbml6YXRpb24YASABKAsyIC5sbG1nYXRld2F5LnYxLk9yZ2FuaXphdGlvbkVudHJ5SAASIAoWcmVtb3ZlX29yZ2FuaXphdGlvbl9pZBgCIAEoCUgAEjQKDnVwc2VydF9hcGlfa2V5GAMgASgLMhoubGxtZ2F0ZXdheS52MS5BcGlLZXlFbnRyeUgAEhsKEXJlbW92ZV9hcGlfa2V5X2lkGAQgASgJSAASOwoRdXBzZXJ0X2NyZWRlbnRpYWwYBSABKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeUgAEh4KFHJlbW92ZV9jcmVkZW50aWFsX2lkGAYgASgJSAASMQoMdXBzZXJ0X3JvdXRlGAcgASgLMhkubGxtZ2F0ZXdheS52MS5Sb3V0ZUVudHJ5SAASGQoPcmVtb3ZlX3JvdXRlX2lkGAggASgJSABCCAoGY2hhbmdlIlYKEVJvdXRpbmdUYWJsZURlbHRhEhQKDGZyb21fdmVyc2lvbhgBIAEoBBIrCgdjaGFuZ2VzGAIgAygLMhoubGxtZ2F0ZXdheS52MS5UYWJsZUNoYW5nZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_llmgateway_v1_common]);
+  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRpbmdfdGFibGUucHJvdG8SDWxsbWdhdGV3YXkudjEi1QEKDFJvdXRpbmdUYWJsZRI3Cg1vcmdhbml6YXRpb25zGAEgAygLMiAubGxtZ2F0ZXdheS52MS5Pcmdhbml6YXRpb25FbnRyeRIsCghhcGlfa2V5cxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuQXBpS2V5RW50cnkSMwoLY3JlZGVudGlhbHMYAyADKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeRIpCgZyb3V0ZXMYBCADKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnkiPwoRT3JnYW5pemF0aW9uRW50cnkSCgoCaWQYASABKAkSDAoEc2x1ZxgCIAEoCRIQCghkaXNhYmxlZBgDIAEoCCKfAQoLQXBpS2V5RW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEhAKCGtleV9oYXNoGAMgASgMEiEKBHJvbGUYBCABKA4yEy5sbG1nYXRld2F5LnYxLlJvbGUSDwoHdXNlcl9pZBgFIAEoCRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLBAQoPQ3JlZGVudGlhbEVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIMCgRuYW1lGAQgASgJEg4KBnNlY3JldBgFIAEoCRIxCghzZXR0aW5ncxgGIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYByADKAkSDgoGd2VpZ2h0GAggASgNEg8KB2VuYWJsZWQYCSABKAgilAEKClJvdXRlRW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKB3RhcmdldHMYBCADKAsyGi5sbG1nYXRld2F5LnYxLlJvdXRlVGFyZ2V0Ei4KCWZhbGxiYWNrcxgFIAMoCzIbLmxsbWdhdGV3YXkudjEuRmFsbGJhY2tTdGVwImgKDEZhbGxiYWNrU3RlcBIrCgd0YXJnZXRzGAEgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIrCgh0cmlnZ2VycxgCIAMoDjIZLmxsbWdhdGV3YXkudjEuRXJyb3JDbGFzcyJMCgtSb3V0ZVRhcmdldBIVCg1jcmVkZW50aWFsX2lkGAEgASgJEhYKDnVwc3RyZWFtX21vZGVsGAIgASgJEg4KBndlaWdodBgDIAEoDSL4AgoLVGFibGVDaGFuZ2USPwoTdXBzZXJ0X29yZ2FuaXphdGlvbhgBIAEoCzIgLmxsbWdhdGV3YXkudjEuT3JnYW5pemF0aW9uRW50cnlIABIgChZyZW1vdmVfb3JnYW5pemF0aW9uX2lkGAIgASgJSAASNAoOdXBzZXJ0X2FwaV9rZXkYAyABKAsyGi5sbG1nYXRld2F5LnYxLkFwaUtleUVudHJ5SAASGwoRcmVtb3ZlX2FwaV9rZXlfaWQYBCABKAlIABI7ChF1cHNlcnRfY3JlZGVudGlhbBgFIAEoCzIeLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbEVudHJ5SAASHgoUcmVtb3ZlX2NyZWRlbnRpYWxfaWQYBiABKAlIABIxCgx1cHNlcnRfcm91dGUYByABKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnlIABIZCg9yZW1vdmVfcm91dGVfaWQYCCABKAlIAEIICgZjaGFuZ2UiVgoRUm91dGluZ1RhYmxlRGVsdGESFAoMZnJvbV92ZXJzaW9uGAEgASgEEisKB2NoYW5nZXMYAiADKAsyGi5sbG1nYXRld2F5LnYxLlRhYmxlQ2hhbmdlYgZwcm90bzM", [file_google_protobuf_timestamp, file_llmgateway_v1_common]);
 
 /**
  * The compiled configuration a worker needs to serve traffic. It contains
@@ -218,6 +218,13 @@ export type RouteEntry = Message<"llmgateway.v1.RouteEntry"> & {
    * @generated from field: repeated llmgateway.v1.RouteTarget targets = 4;
    */
   targets: RouteTarget[];
+
+  /**
+   * Tried in order when the step before fails with one of a step's triggers.
+   *
+   * @generated from field: repeated llmgateway.v1.FallbackStep fallbacks = 5;
+   */
+  fallbacks: FallbackStep[];
 };
 
 /**
@@ -226,6 +233,33 @@ export type RouteEntry = Message<"llmgateway.v1.RouteEntry"> & {
  */
 export const RouteEntrySchema: GenMessage<RouteEntry> = /*@__PURE__*/
   messageDesc(file_llmgateway_v1_routing_table, 4);
+
+/**
+ * One step of a route's fallback chain: weighted targets and the error
+ * classes that send traffic to them.
+ *
+ * @generated from message llmgateway.v1.FallbackStep
+ */
+export type FallbackStep = Message<"llmgateway.v1.FallbackStep"> & {
+  /**
+   * @generated from field: repeated llmgateway.v1.RouteTarget targets = 1;
+   */
+  targets: RouteTarget[];
+
+  /**
+   * At least one; bad requests are never a trigger.
+   *
+   * @generated from field: repeated llmgateway.v1.ErrorClass triggers = 2;
+   */
+  triggers: ErrorClass[];
+};
+
+/**
+ * Describes the message llmgateway.v1.FallbackStep.
+ * Use `create(FallbackStepSchema)` to create a new message.
+ */
+export const FallbackStepSchema: GenMessage<FallbackStep> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_routing_table, 5);
 
 /**
  * @generated from message llmgateway.v1.RouteTarget
@@ -256,7 +290,7 @@ export type RouteTarget = Message<"llmgateway.v1.RouteTarget"> & {
  * Use `create(RouteTargetSchema)` to create a new message.
  */
 export const RouteTargetSchema: GenMessage<RouteTarget> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 5);
+  messageDesc(file_llmgateway_v1_routing_table, 6);
 
 /**
  * One entity changed since the previous version: an upsert carries the whole
@@ -324,7 +358,7 @@ export type TableChange = Message<"llmgateway.v1.TableChange"> & {
  * Use `create(TableChangeSchema)` to create a new message.
  */
 export const TableChangeSchema: GenMessage<TableChange> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 6);
+  messageDesc(file_llmgateway_v1_routing_table, 7);
 
 /**
  * Changes that take a table from from_version to the version of the message
@@ -349,5 +383,5 @@ export type RoutingTableDelta = Message<"llmgateway.v1.RoutingTableDelta"> & {
  * Use `create(RoutingTableDeltaSchema)` to create a new message.
  */
 export const RoutingTableDeltaSchema: GenMessage<RoutingTableDelta> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 7);
+  messageDesc(file_llmgateway_v1_routing_table, 8);
 
