@@ -3,6 +3,7 @@ import { AnalyticsService } from "../../proto/gen/llmgateway/v1/analytics_servic
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { AuditService } from "../../proto/gen/llmgateway/v1/audit_service_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import { MetricsTokenService } from "../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { ProviderService } from "../../proto/gen/llmgateway/v1/provider_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
@@ -11,6 +12,7 @@ import { createAnalyticsService } from "./services/analytics.js";
 import { createApiKeyService } from "./services/api-keys.js";
 import { createAuditService } from "./services/audit.js";
 import { createCredentialService } from "./services/credentials.js";
+import { createMetricsTokenService } from "./services/metrics-tokens.js";
 import { createOrganizationService } from "./services/organizations.js";
 import { createProviderService } from "./services/providers.js";
 import { createRouteService } from "./services/routes.js";
@@ -25,6 +27,7 @@ export const MANAGEMENT_SERVICES = [
   AuditService,
   AnalyticsService,
   ProviderService,
+  MetricsTokenService,
 ] as const;
 
 /** Every service the control plane serves, wired to its dependencies. */
@@ -37,6 +40,7 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
     router.service(AuditService, createAuditService(deps));
     router.service(AnalyticsService, createAnalyticsService(deps));
     router.service(ProviderService, createProviderService());
+    router.service(MetricsTokenService, createMetricsTokenService(deps));
     router.service(WorkerService, createWorkerService(deps));
   };
 }

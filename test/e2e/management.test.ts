@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditRowHash } from "../../control-plane/src/audit/audit-log.js";
@@ -6,6 +6,7 @@ import type { ControlPlane } from "../../control-plane/src/main.js";
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { ErrorClass, Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import { MetricsTokenService } from "../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
@@ -279,6 +280,44 @@ describe("management API", () => {
       .deleteCredential({ orgId, id: backup, reason: "t" }, as(adminKey))
       .catch((e) => e);
     expect(codeOf(deleteBackup)).toBe("FailedPrecondition");
+  });
+
+  it("manages metrics tokens (platform admins only) and pushes their hashes to workers", async () => {
+    const tokens = t.client(MetricsTokenService);
+    const created = await tokens.createMetricsToken(
+      { name: "prometheus-prod", reason: "scrape" },
+      as(adminKey),
+    );
+    expect(created.token).toMatch(/^lgm_[\w-]{43}$/);
+    const hashOf = (token: string) => createHash("sha256").update(token).digest("hex");
+    const tableHashes = async () =>
+      (await cp.deps.tables.snapshot(cp.db)).metricsTokens.map((m) =>
+        Buffer.from(m.tokenHash).toString("hex"),
+      );
+    expect(await tableHashes()).toContain(hashOf(created.token));
+
+    const rotated = await tokens.rotateMetricsToken(
+      { id: created.metricsToken?.id ?? "", graceSeconds: 600, reason: "rotation" },
+      as(adminKey),
+    );
+    expect(await tableHashes()).toEqual(
+      expect.arrayContaining([hashOf(created.token), hashOf(rotated.token)]),
+    );
+    expect(rotated.previous?.expiresAt).toBeDefined();
+    await tokens.revokeMetricsToken({ id: created.metricsToken?.id ?? "", reason: "done" }, as(adminKey));
+    expect(await tableHashes()).not.toContain(hashOf(created.token));
+    const listed = await tokens.listMetricsTokens({}, as(adminKey));
+    expect(JSON.stringify(listed.metricsTokens.map((m) => m.prefix))).not.toContain(rotated.token);
+
+    const orgOwner = (
+      await keys.createApiKey(
+        { orgId: await newOrg(), name: "o", role: Role.OWNER, reason: "t" },
+        as(adminKey),
+      )
+    ).key;
+    expect(
+      codeOf(await tokens.createMetricsToken({ name: "x", reason: "t" }, as(orgOwner)).catch((e) => e)),
+    ).toBe("PermissionDenied");
   });
 
   it("lets only a platform admin revoke the platform-admin key", async () => {

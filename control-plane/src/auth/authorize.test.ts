@@ -19,6 +19,7 @@ const PERMISSIONS: readonly Permission[] = [
   "audit.read",
   "analytics.read",
   "providers.read",
+  "metrics_tokens.manage",
 ];
 const ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER] as const;
 
@@ -35,6 +36,7 @@ const EXPECTED: Record<Permission, Record<(typeof ROLES)[number], boolean>> = {
   "audit.read": { 1: true, 2: true, 3: false, 4: true, 5: false },
   "analytics.read": { 1: true, 2: true, 3: false, 4: true, 5: false },
   "providers.read": { 1: true, 2: true, 3: true, 4: true, 5: true },
+  "metrics_tokens.manage": { 1: false, 2: false, 3: false, 4: false, 5: false },
 };
 
 function principal(role: Role, platformAdmin = false, orgId = ORG): Principal {

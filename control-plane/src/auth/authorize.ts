@@ -14,7 +14,8 @@ export type Permission =
   | "routes.read"
   | "audit.read"
   | "analytics.read"
-  | "providers.read";
+  | "providers.read"
+  | "metrics_tokens.manage";
 
 /** The authorization table: which roles hold which permission inside their organization. */
 export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
@@ -29,6 +30,7 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
   "audit.read": [Role.OWNER, Role.ADMIN, Role.ANALYST],
   "analytics.read": [Role.OWNER, Role.ADMIN, Role.ANALYST],
   "providers.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER],
+  "metrics_tokens.manage": [],
 };
 
 /**

@@ -5,6 +5,8 @@ import {
   ApiKeyEntrySchema,
   type CredentialEntry,
   CredentialEntrySchema,
+  type MetricsTokenEntry,
+  MetricsTokenEntrySchema,
   type OrganizationEntry,
   OrganizationEntrySchema,
   type RouteEntry,
@@ -114,6 +116,19 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
     );
   }
 
+  async function metricsTokens(db: Queryable, f: Filter): Promise<MetricsTokenEntry[]> {
+    const [w, p] = where(f);
+    const cond = `${w ? `${w} AND` : "WHERE"} revoked_at IS NULL`;
+    const { rows } = await db.query(`SELECT id, token_hash, expires_at FROM metrics_tokens ${cond}`, p);
+    return rows.map((r) =>
+      create(MetricsTokenEntrySchema, {
+        id: r.id,
+        tokenHash: r.token_hash,
+        ...(r.expires_at ? { expiresAt: timestampFromDate(r.expires_at) } : {}),
+      }),
+    );
+  }
+
   return {
     async snapshot(db) {
       return create(RoutingTableSchema, {
@@ -121,6 +136,7 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
         apiKeys: await apiKeys(db, "all"),
         credentials: await credentials(db, "all"),
         routes: await routes(db, "all"),
+        metricsTokens: await metricsTokens(db, "all"),
       });
     },
 
@@ -170,6 +186,13 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
               case: "removeRouteId",
               value,
             }),
+          ),
+        metrics_token: async (ids) =>
+          diff(
+            ids,
+            await metricsTokens(db, { ids }),
+            (value) => ({ case: "upsertMetricsToken", value }),
+            (value) => ({ case: "removeMetricsTokenId", value }),
           ),
       };
       const changes: TableChange[] = [];

@@ -3,6 +3,7 @@ import { AnalyticsService } from "../../../proto/gen/llmgateway/v1/analytics_ser
 import { ApiKeyService } from "../../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { AuditService } from "../../../proto/gen/llmgateway/v1/audit_service_pb.js";
 import { CredentialService } from "../../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import { MetricsTokenService } from "../../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { ProviderService } from "../../../proto/gen/llmgateway/v1/provider_service_pb.js";
 import { RouteService } from "../../../proto/gen/llmgateway/v1/route_service_pb.js";
@@ -20,4 +21,5 @@ export const REST_SERVICES: readonly DescService[] = [
   AuditService,
   AnalyticsService,
   ProviderService,
+  MetricsTokenService,
 ];

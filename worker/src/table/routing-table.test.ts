@@ -6,6 +6,7 @@ import { ProviderSettingsSchema } from "../../../proto/gen/llmgateway/v1/common_
 import {
   ApiKeyEntrySchema,
   CredentialEntrySchema,
+  MetricsTokenEntrySchema,
   OrganizationEntrySchema,
   RouteEntrySchema,
   RoutingTableDeltaSchema,
@@ -478,5 +479,38 @@ describe("heartbeats", () => {
     const t = loaded(baseTable(), 10);
     t.apply(create(WatchRoutingTableResponseSchema, { version: 50n }));
     expect(t.version).toBe(10);
+  });
+});
+
+describe("metrics tokens", () => {
+  const token = (id: string, secret: string, expiresAtMs?: number) => ({
+    id,
+    tokenHash: hashOf(secret),
+    ...(expiresAtMs === undefined ? {} : { expiresAt: timestampFromMs(expiresAtMs) }),
+  });
+
+  it("accepts tokens from the snapshot and deltas, and forgets removed or expired ones", () => {
+    const table = loaded(
+      create(RoutingTableSchema, {
+        ...baseTable(),
+        metricsTokens: [create(MetricsTokenEntrySchema, token("m1", "scrape-1"))],
+      }),
+      1,
+    );
+    expect(table.isMetricsToken(lookup("scrape-1"))).toBe(true);
+    expect(table.isMetricsToken(lookup("scrape-2"))).toBe(false);
+    table.apply(
+      delta(2, [
+        { case: "upsertMetricsToken", value: create(MetricsTokenEntrySchema, token("m2", "scrape-2")) },
+        {
+          case: "upsertMetricsToken",
+          value: create(MetricsTokenEntrySchema, token("m1", "scrape-1", Date.now() - 1)),
+        },
+      ]),
+    );
+    expect(table.isMetricsToken(lookup("scrape-2"))).toBe(true);
+    expect(table.isMetricsToken(lookup("scrape-1"))).toBe(false);
+    table.apply(delta(3, [{ case: "removeMetricsTokenId", value: "m2" }]));
+    expect(table.isMetricsToken(lookup("scrape-2"))).toBe(false);
   });
 });

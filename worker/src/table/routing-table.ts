@@ -1,7 +1,9 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { findProvider, type ProviderInfo } from "../../../lib/src/provider-catalog.js";
 import type {
   ApiKeyEntry,
   CredentialEntry,
+  MetricsTokenEntry,
   OrganizationEntry,
   RouteEntry,
   RoutingTable as RoutingTableMessage,
@@ -45,7 +47,14 @@ export interface RoutingTable {
   /** Key by SHA-256 (as a latin1 string); undefined if unknown, disabled org or expired. */
   findKey(hash: string): KeyRecord | undefined;
   findRoute(orgId: string, model: string): CompiledRoute | undefined;
+  /** Whether a metrics scrape token (SHA-256 as a latin1 string) is valid now. */
+  isMetricsToken(hash: string): boolean;
   stats(): { keys: number; credentials: number; routes: number; organizations: number };
+}
+
+/** Epoch ms of an optional timestamp; Infinity when unset (no expiry). */
+function epochMs(t: Timestamp | undefined): number {
+  return t ? Number(t.seconds) * 1000 + t.nanos / 1e6 : Number.POSITIVE_INFINITY;
 }
 
 export function createRoutingTable(): RoutingTable {
@@ -57,6 +66,21 @@ export function createRoutingTable(): RoutingTable {
   const credentials = new Map<string, CredentialRecord>();
   const routes = new Map<string, RouteEntry>(); // by id
   const compiled = new Map<string, Map<string, CompiledRoute>>(); // org -> model -> route
+  const metricsTokens = new Map<string, { id: string; expiresAt: number }>(); // by hash
+  const metricsHashById = new Map<string, string>();
+
+  function putMetricsToken(e: MetricsTokenEntry): void {
+    removeMetricsToken(e.id);
+    const hash = Buffer.from(e.tokenHash).toString("latin1");
+    metricsTokens.set(hash, { id: e.id, expiresAt: epochMs(e.expiresAt) });
+    metricsHashById.set(e.id, hash);
+  }
+
+  function removeMetricsToken(id: string): void {
+    const hash = metricsHashById.get(id);
+    if (hash !== undefined) metricsTokens.delete(hash);
+    metricsHashById.delete(id);
+  }
 
   function setCompiled(route: RouteEntry): void {
     let byModel = compiled.get(route.orgId);
@@ -140,6 +164,12 @@ export function createRoutingTable(): RoutingTable {
         setCompiled(c.change.value);
         break;
       }
+      case "upsertMetricsToken":
+        putMetricsToken(c.change.value);
+        break;
+      case "removeMetricsTokenId":
+        removeMetricsToken(c.change.value);
+        break;
       case "removeRouteId": {
         const old = routes.get(c.change.value);
         if (old) removeCompiled(old);
@@ -156,6 +186,9 @@ export function createRoutingTable(): RoutingTable {
     credentials.clear();
     routes.clear();
     compiled.clear();
+    metricsTokens.clear();
+    metricsHashById.clear();
+    for (const m of t.metricsTokens) putMetricsToken(m);
     for (const o of t.organizations) orgs.set(o.id, o);
     for (const k of t.apiKeys) putKey(k);
     for (const c of t.credentials) putCredential(c);
@@ -200,6 +233,10 @@ export function createRoutingTable(): RoutingTable {
     },
     findRoute(orgId, model) {
       return compiled.get(orgId)?.get(model);
+    },
+    isMetricsToken(hash) {
+      const token = metricsTokens.get(hash);
+      return token !== undefined && token.expiresAt > Date.now();
     },
     stats: () => ({
       keys: keys.size,

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmgateway/v1/routing_table.proto.
  */
 export const file_llmgateway_v1_routing_table: GenFile = /*@__PURE__*/
-  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRpbmdfdGFibGUucHJvdG8SDWxsbWdhdGV3YXkudjEi1QEKDFJvdXRpbmdUYWJsZRI3Cg1vcmdhbml6YXRpb25zGAEgAygLMiAubGxtZ2F0ZXdheS52MS5Pcmdhbml6YXRpb25FbnRyeRIsCghhcGlfa2V5cxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuQXBpS2V5RW50cnkSMwoLY3JlZGVudGlhbHMYAyADKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeRIpCgZyb3V0ZXMYBCADKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnkiPwoRT3JnYW5pemF0aW9uRW50cnkSCgoCaWQYASABKAkSDAoEc2x1ZxgCIAEoCRIQCghkaXNhYmxlZBgDIAEoCCKfAQoLQXBpS2V5RW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEhAKCGtleV9oYXNoGAMgASgMEiEKBHJvbGUYBCABKA4yEy5sbG1nYXRld2F5LnYxLlJvbGUSDwoHdXNlcl9pZBgFIAEoCRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLBAQoPQ3JlZGVudGlhbEVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIMCgRuYW1lGAQgASgJEg4KBnNlY3JldBgFIAEoCRIxCghzZXR0aW5ncxgGIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYByADKAkSDgoGd2VpZ2h0GAggASgNEg8KB2VuYWJsZWQYCSABKAgilAEKClJvdXRlRW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKB3RhcmdldHMYBCADKAsyGi5sbG1nYXRld2F5LnYxLlJvdXRlVGFyZ2V0Ei4KCWZhbGxiYWNrcxgFIAMoCzIbLmxsbWdhdGV3YXkudjEuRmFsbGJhY2tTdGVwImgKDEZhbGxiYWNrU3RlcBIrCgd0YXJnZXRzGAEgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIrCgh0cmlnZ2VycxgCIAMoDjIZLmxsbWdhdGV3YXkudjEuRXJyb3JDbGFzcyJMCgtSb3V0ZVRhcmdldBIVCg1jcmVkZW50aWFsX2lkGAEgASgJEhYKDnVwc3RyZWFtX21vZGVsGAIgASgJEg4KBndlaWdodBgDIAEoDSL4AgoLVGFibGVDaGFuZ2USPwoTdXBzZXJ0X29yZ2FuaXphdGlvbhgBIAEoCzIgLmxsbWdhdGV3YXkudjEuT3JnYW5pemF0aW9uRW50cnlIABIgChZyZW1vdmVfb3JnYW5pemF0aW9uX2lkGAIgASgJSAASNAoOdXBzZXJ0X2FwaV9rZXkYAyABKAsyGi5sbG1nYXRld2F5LnYxLkFwaUtleUVudHJ5SAASGwoRcmVtb3ZlX2FwaV9rZXlfaWQYBCABKAlIABI7ChF1cHNlcnRfY3JlZGVudGlhbBgFIAEoCzIeLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbEVudHJ5SAASHgoUcmVtb3ZlX2NyZWRlbnRpYWxfaWQYBiABKAlIABIxCgx1cHNlcnRfcm91dGUYByABKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnlIABIZCg9yZW1vdmVfcm91dGVfaWQYCCABKAlIAEIICgZjaGFuZ2UiVgoRUm91dGluZ1RhYmxlRGVsdGESFAoMZnJvbV92ZXJzaW9uGAEgASgEEisKB2NoYW5nZXMYAiADKAsyGi5sbG1nYXRld2F5LnYxLlRhYmxlQ2hhbmdlYgZwcm90bzM", [file_google_protobuf_timestamp, file_llmgateway_v1_common]);
+  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRpbmdfdGFibGUucHJvdG8SDWxsbWdhdGV3YXkudjEijwIKDFJvdXRpbmdUYWJsZRI3Cg1vcmdhbml6YXRpb25zGAEgAygLMiAubGxtZ2F0ZXdheS52MS5Pcmdhbml6YXRpb25FbnRyeRIsCghhcGlfa2V5cxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuQXBpS2V5RW50cnkSMwoLY3JlZGVudGlhbHMYAyADKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeRIpCgZyb3V0ZXMYBCADKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnkSOAoObWV0cmljc190b2tlbnMYBSADKAsyIC5sbG1nYXRld2F5LnYxLk1ldHJpY3NUb2tlbkVudHJ5ImMKEU1ldHJpY3NUb2tlbkVudHJ5EgoKAmlkGAEgASgJEhIKCnRva2VuX2hhc2gYAiABKAwSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPwoRT3JnYW5pemF0aW9uRW50cnkSCgoCaWQYASABKAkSDAoEc2x1ZxgCIAEoCRIQCghkaXNhYmxlZBgDIAEoCCKfAQoLQXBpS2V5RW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEhAKCGtleV9oYXNoGAMgASgMEiEKBHJvbGUYBCABKA4yEy5sbG1nYXRld2F5LnYxLlJvbGUSDwoHdXNlcl9pZBgFIAEoCRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLBAQoPQ3JlZGVudGlhbEVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIMCgRuYW1lGAQgASgJEg4KBnNlY3JldBgFIAEoCRIxCghzZXR0aW5ncxgGIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYByADKAkSDgoGd2VpZ2h0GAggASgNEg8KB2VuYWJsZWQYCSABKAgilAEKClJvdXRlRW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKB3RhcmdldHMYBCADKAsyGi5sbG1nYXRld2F5LnYxLlJvdXRlVGFyZ2V0Ei4KCWZhbGxiYWNrcxgFIAMoCzIbLmxsbWdhdGV3YXkudjEuRmFsbGJhY2tTdGVwImgKDEZhbGxiYWNrU3RlcBIrCgd0YXJnZXRzGAEgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIrCgh0cmlnZ2VycxgCIAMoDjIZLmxsbWdhdGV3YXkudjEuRXJyb3JDbGFzcyJMCgtSb3V0ZVRhcmdldBIVCg1jcmVkZW50aWFsX2lkGAEgASgJEhYKDnVwc3RyZWFtX21vZGVsGAIgASgJEg4KBndlaWdodBgDIAEoDSLdAwoLVGFibGVDaGFuZ2USPwoTdXBzZXJ0X29yZ2FuaXphdGlvbhgBIAEoCzIgLmxsbWdhdGV3YXkudjEuT3JnYW5pemF0aW9uRW50cnlIABIgChZyZW1vdmVfb3JnYW5pemF0aW9uX2lkGAIgASgJSAASNAoOdXBzZXJ0X2FwaV9rZXkYAyABKAsyGi5sbG1nYXRld2F5LnYxLkFwaUtleUVudHJ5SAASGwoRcmVtb3ZlX2FwaV9rZXlfaWQYBCABKAlIABI7ChF1cHNlcnRfY3JlZGVudGlhbBgFIAEoCzIeLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbEVudHJ5SAASHgoUcmVtb3ZlX2NyZWRlbnRpYWxfaWQYBiABKAlIABIxCgx1cHNlcnRfcm91dGUYByABKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnlIABIZCg9yZW1vdmVfcm91dGVfaWQYCCABKAlIABJAChR1cHNlcnRfbWV0cmljc190b2tlbhgJIAEoCzIgLmxsbWdhdGV3YXkudjEuTWV0cmljc1Rva2VuRW50cnlIABIhChdyZW1vdmVfbWV0cmljc190b2tlbl9pZBgKIAEoCUgAQggKBmNoYW5nZSJWChFSb3V0aW5nVGFibGVEZWx0YRIUCgxmcm9tX3ZlcnNpb24YASABKAQSKwoHY2hhbmdlcxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuVGFibGVDaGFuZ2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_llmgateway_v1_common]);
 
 /**
  * The compiled configuration a worker needs to serve traffic. It contains
@@ -42,6 +42,11 @@ export type RoutingTable = Message<"llmgateway.v1.RoutingTable"> & {
    * @generated from field: repeated llmgateway.v1.RouteEntry routes = 4;
    */
   routes: RouteEntry[];
+
+  /**
+   * @generated from field: repeated llmgateway.v1.MetricsTokenEntry metrics_tokens = 5;
+   */
+  metricsTokens: MetricsTokenEntry[];
 };
 
 /**
@@ -50,6 +55,37 @@ export type RoutingTable = Message<"llmgateway.v1.RoutingTable"> & {
  */
 export const RoutingTableSchema: GenMessage<RoutingTable> = /*@__PURE__*/
   messageDesc(file_llmgateway_v1_routing_table, 0);
+
+/**
+ * A metrics scrape token as workers see it: only its SHA-256.
+ *
+ * @generated from message llmgateway.v1.MetricsTokenEntry
+ */
+export type MetricsTokenEntry = Message<"llmgateway.v1.MetricsTokenEntry"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: bytes token_hash = 2;
+   */
+  tokenHash: Uint8Array;
+
+  /**
+   * Unset: valid until revoked.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message llmgateway.v1.MetricsTokenEntry.
+ * Use `create(MetricsTokenEntrySchema)` to create a new message.
+ */
+export const MetricsTokenEntrySchema: GenMessage<MetricsTokenEntry> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_routing_table, 1);
 
 /**
  * @generated from message llmgateway.v1.OrganizationEntry
@@ -78,7 +114,7 @@ export type OrganizationEntry = Message<"llmgateway.v1.OrganizationEntry"> & {
  * Use `create(OrganizationEntrySchema)` to create a new message.
  */
 export const OrganizationEntrySchema: GenMessage<OrganizationEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 1);
+  messageDesc(file_llmgateway_v1_routing_table, 2);
 
 /**
  * A gateway API key as the worker sees it: only the SHA-256 of the key.
@@ -126,7 +162,7 @@ export type ApiKeyEntry = Message<"llmgateway.v1.ApiKeyEntry"> & {
  * Use `create(ApiKeyEntrySchema)` to create a new message.
  */
 export const ApiKeyEntrySchema: GenMessage<ApiKeyEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 2);
+  messageDesc(file_llmgateway_v1_routing_table, 3);
 
 /**
  * @generated from message llmgateway.v1.CredentialEntry
@@ -189,7 +225,7 @@ export type CredentialEntry = Message<"llmgateway.v1.CredentialEntry"> & {
  * Use `create(CredentialEntrySchema)` to create a new message.
  */
 export const CredentialEntrySchema: GenMessage<CredentialEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 3);
+  messageDesc(file_llmgateway_v1_routing_table, 4);
 
 /**
  * A public model name and the targets that serve it.
@@ -232,7 +268,7 @@ export type RouteEntry = Message<"llmgateway.v1.RouteEntry"> & {
  * Use `create(RouteEntrySchema)` to create a new message.
  */
 export const RouteEntrySchema: GenMessage<RouteEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 4);
+  messageDesc(file_llmgateway_v1_routing_table, 5);
 
 /**
  * One step of a route's fallback chain: weighted targets and the error
@@ -259,7 +295,7 @@ export type FallbackStep = Message<"llmgateway.v1.FallbackStep"> & {
  * Use `create(FallbackStepSchema)` to create a new message.
  */
 export const FallbackStepSchema: GenMessage<FallbackStep> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 5);
+  messageDesc(file_llmgateway_v1_routing_table, 6);
 
 /**
  * @generated from message llmgateway.v1.RouteTarget
@@ -290,7 +326,7 @@ export type RouteTarget = Message<"llmgateway.v1.RouteTarget"> & {
  * Use `create(RouteTargetSchema)` to create a new message.
  */
 export const RouteTargetSchema: GenMessage<RouteTarget> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 6);
+  messageDesc(file_llmgateway_v1_routing_table, 7);
 
 /**
  * One entity changed since the previous version: an upsert carries the whole
@@ -350,6 +386,18 @@ export type TableChange = Message<"llmgateway.v1.TableChange"> & {
      */
     value: string;
     case: "removeRouteId";
+  } | {
+    /**
+     * @generated from field: llmgateway.v1.MetricsTokenEntry upsert_metrics_token = 9;
+     */
+    value: MetricsTokenEntry;
+    case: "upsertMetricsToken";
+  } | {
+    /**
+     * @generated from field: string remove_metrics_token_id = 10;
+     */
+    value: string;
+    case: "removeMetricsTokenId";
   } | { case: undefined; value?: undefined };
 };
 
@@ -358,7 +406,7 @@ export type TableChange = Message<"llmgateway.v1.TableChange"> & {
  * Use `create(TableChangeSchema)` to create a new message.
  */
 export const TableChangeSchema: GenMessage<TableChange> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 7);
+  messageDesc(file_llmgateway_v1_routing_table, 8);
 
 /**
  * Changes that take a table from from_version to the version of the message
@@ -383,5 +431,5 @@ export type RoutingTableDelta = Message<"llmgateway.v1.RoutingTableDelta"> & {
  * Use `create(RoutingTableDeltaSchema)` to create a new message.
  */
 export const RoutingTableDeltaSchema: GenMessage<RoutingTableDelta> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 8);
+  messageDesc(file_llmgateway_v1_routing_table, 9);
 
