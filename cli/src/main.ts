@@ -3,6 +3,7 @@ import { ConfigError } from "../../lib/src/env.js";
 import { runMockProviderCommand } from "../../mock-provider/src/command.js";
 import { runControlPlane } from "./commands/control-plane.js";
 import { runMigrate } from "./commands/migrate.js";
+import { runRotateMasterKey } from "./commands/rotate-master-key.js";
 import { runStart } from "./commands/start.js";
 import { runWorker } from "./commands/worker.js";
 
@@ -13,6 +14,7 @@ Commands:
   control-plane   the management API and routing-table source
   worker          the OpenAI-compatible data plane
   migrate         apply database migrations and exit
+  rotate-master-key  re-wrap credential data keys with the first key of LLM_GATEWAY_MASTER_KEY
   mock-provider   deterministic OpenAI-compatible upstream for tests and demos (a test tool)
 
 Configuration is read from the environment: see docs/configuration.md.
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   "control-plane": () => runControlPlane(),
   worker: () => runWorker(),
   migrate: () => runMigrate(),
+  "rotate-master-key": () => runRotateMasterKey(),
   "mock-provider": (argv) => runMockProviderCommand(argv),
 };
 

@@ -7,9 +7,8 @@ import { createTableBuilder } from "./changes/table-builder.js";
 import { createWorkerRegistry, type WorkerRegistry } from "./changes/worker-registry.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { createSecretBox } from "./crypto/envelope.js";
-import { loadOrCreateLocalMasterKey, parseMasterKey } from "./crypto/master-key.js";
-import { startEmbeddedPostgres } from "./db/embedded.js";
 import { migrate } from "./db/migrate.js";
+import { openDatabase } from "./db/open.js";
 import { createPool, type Db } from "./db/pool.js";
 import { REST_SERVICES } from "./rest/services.js";
 import { createRestTranscoder } from "./rest/transcoder.js";
@@ -29,32 +28,6 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-async function openDatabase(config: ControlPlaneConfig, log: Logger) {
-  if (config.databaseUrl) {
-    if (!config.masterKey) throw new Error("LLM_GATEWAY_MASTER_KEY is required when DATABASE_URL is set");
-    return { url: config.databaseUrl, masterKey: parseMasterKey(config.masterKey), close: async () => {} };
-  }
-  const embedded = await startEmbeddedPostgres(config.dataDir);
-  log.info(
-    { dataDir: config.dataDir },
-    "embedded PostgreSQL (PGlite) started; set DATABASE_URL for a real server",
-  );
-  let masterKey: Buffer;
-  if (config.masterKey) {
-    masterKey = parseMasterKey(config.masterKey);
-  } else {
-    const local = await loadOrCreateLocalMasterKey(config.dataDir);
-    masterKey = local.key;
-    if (local.created) {
-      log.warn(
-        { path: `${config.dataDir}/master.key` },
-        "generated a credential master key and stored it beside the data: fine for a laptop, not for production (set LLM_GATEWAY_MASTER_KEY)",
-      );
-    }
-  }
-  return { url: embedded.url, masterKey, close: () => embedded.close() };
-}
-
 /** Starts the control plane: database, migrations, bootstrap key, RPC server. */
 export async function startControlPlane(config: ControlPlaneConfig, log: Logger): Promise<ControlPlane> {
   const database = await openDatabase(config, log);
@@ -64,7 +37,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
   const boot = await ensureAdminKey(db, log, config.adminKey);
 
   const feed = createChangeFeed(db, log, config.pollMs);
-  const box = createSecretBox(database.masterKey);
+  const box = createSecretBox(database.masterKeys);
   const workers = createWorkerRegistry();
   const deps = {
     db,

@@ -4,8 +4,8 @@ import { createSecretBox, secretFingerprint, secretLast4 } from "./envelope.js";
 
 const MASTER = Buffer.alloc(32, 0x11);
 const AAD = "org:7c1f/credential:42";
-// 1 version byte + wrap iv(12) + wrap tag(16) + wrapped key(32) + iv(12) + tag(16).
-const HEADER = 1 + 12 + 16 + 32 + 12 + 16;
+// 1 version byte + master key id(8) + wrap iv(12) + wrap tag(16) + wrapped key(32) + iv(12) + tag(16).
+const HEADER = 1 + 8 + 12 + 16 + 32 + 12 + 16;
 
 describe("createSecretBox", () => {
   it.each([
@@ -16,7 +16,7 @@ describe("createSecretBox", () => {
   ])("round-trips a %s secret", (_name, plaintext) => {
     const box = createSecretBox(MASTER);
     const sealed = box.seal(plaintext, AAD);
-    expect(sealed[0]).toBe(1);
+    expect(sealed[0]).toBe(2);
     expect(sealed.length).toBe(HEADER + Buffer.byteLength(plaintext, "utf8"));
     expect(box.open(sealed, AAD)).toBe(plaintext);
   });
@@ -69,11 +69,11 @@ describe("createSecretBox", () => {
     expect(() => box.open(sealed.subarray(0, sealed.length - 1), AAD)).toThrow();
   });
 
-  it.each([0, 2, 0xff])("rejects envelope version %i", (version) => {
+  it.each([0, 1, 0xff])("rejects envelope version %i", (version) => {
     const box = createSecretBox(MASTER);
     const sealed = Buffer.from(box.seal("secret", AAD));
     sealed[0] = version;
-    expect(() => box.open(sealed, AAD)).toThrow(/unknown secret envelope version/);
+    expect(() => box.open(sealed, AAD)).toThrow(/unknown or truncated secret envelope/);
   });
 
   it("seals the same plaintext differently every time", () => {
@@ -127,5 +127,31 @@ describe("secretLast4", () => {
     ["sk-proj-abcdefWXYZ", "WXYZ"],
   ])("secretLast4(%j) is %j", (secret, expected) => {
     expect(secretLast4(secret)).toBe(expected);
+  });
+});
+
+describe("master-key rotation", () => {
+  const OLD = Buffer.alloc(32, 0x22);
+  const NEW = Buffer.alloc(32, 0x33);
+
+  it("opens secrets sealed with any configured key and seals with the first", () => {
+    const sealedOld = createSecretBox(OLD).seal("sk-old", AAD);
+    const both = createSecretBox([NEW, OLD]);
+    expect(both.open(sealedOld, AAD)).toBe("sk-old");
+    expect(createSecretBox(NEW).open(both.seal("sk-new", AAD), AAD)).toBe("sk-new");
+    expect(() => createSecretBox(NEW).open(sealedOld, AAD)).toThrow(
+      /master key [0-9a-f]{16}, which is not configured/,
+    );
+  });
+
+  it("re-wraps the data key with the current key, leaving the ciphertext as it was", () => {
+    const sealedOld = createSecretBox(OLD).seal("sk-rotate-me", AAD);
+    const both = createSecretBox([NEW, OLD]);
+    const rewrapped = both.rewrap(sealedOld);
+    expect(rewrapped).toBeDefined();
+    expect(rewrapped?.subarray(HEADER - 28).equals(sealedOld.subarray(HEADER - 28))).toBe(true);
+    expect(createSecretBox(NEW).open(rewrapped as Buffer, AAD)).toBe("sk-rotate-me");
+    expect(both.rewrap(rewrapped as Buffer)).toBeUndefined();
+    expect(() => createSecretBox(NEW).open(rewrapped as Buffer, "another row")).toThrow();
   });
 });

@@ -19,6 +19,20 @@ export function parseMasterKey(value: string): Buffer {
 }
 
 /**
+ * Parses a comma-separated list of master keys: the first seals new secrets,
+ * the others only open (during a rotation). Each key as parseMasterKey.
+ */
+export function parseMasterKeys(value: string): Buffer[] {
+  const keys = value
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean)
+    .map(parseMasterKey);
+  if (keys.length === 0) throw new ConfigError("LLM_GATEWAY_MASTER_KEY is empty");
+  return keys;
+}
+
+/**
  * Embedded default only: reads the master key kept in the data directory, or
  * generates it once. Returns whether it was generated so the caller can warn
  * that a key stored beside the data protects nothing against disk theft.
