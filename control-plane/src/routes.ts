@@ -5,6 +5,7 @@ import { AuditService } from "../../proto/gen/llmgateway/v1/audit_service_pb.js"
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { MetricsTokenService } from "../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { PolicyService } from "../../proto/gen/llmgateway/v1/policy_service_pb.js";
 import { ProviderService } from "../../proto/gen/llmgateway/v1/provider_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { WorkerService } from "../../proto/gen/llmgateway/v1/worker_service_pb.js";
@@ -14,6 +15,7 @@ import { createAuditService } from "./services/audit.js";
 import { createCredentialService } from "./services/credentials.js";
 import { createMetricsTokenService } from "./services/metrics-tokens.js";
 import { createOrganizationService } from "./services/organizations.js";
+import { createPolicyService } from "./services/policies.js";
 import { createProviderService } from "./services/providers.js";
 import { createRouteService } from "./services/routes.js";
 import { createWorkerService, type WorkerServiceDeps } from "./services/worker-service.js";
@@ -28,6 +30,7 @@ export const MANAGEMENT_SERVICES = [
   AnalyticsService,
   ProviderService,
   MetricsTokenService,
+  PolicyService,
 ] as const;
 
 /** Every service the control plane serves, wired to its dependencies. */
@@ -41,6 +44,7 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
     router.service(AnalyticsService, createAnalyticsService(deps));
     router.service(ProviderService, createProviderService());
     router.service(MetricsTokenService, createMetricsTokenService(deps));
+    router.service(PolicyService, createPolicyService(deps));
     router.service(WorkerService, createWorkerService(deps));
   };
 }

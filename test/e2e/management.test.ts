@@ -8,7 +8,9 @@ import { ErrorClass, Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { MetricsTokenService } from "../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { PolicyService } from "../../proto/gen/llmgateway/v1/policy_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
+import { BudgetAction, PiiMode } from "../../proto/gen/llmgateway/v1/routing_table_pb.js";
 import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 
 const codeOf = (err: unknown) => (err instanceof ConnectError ? Code[err.code] : String(err));
@@ -318,6 +320,59 @@ describe("management API", () => {
     expect(
       codeOf(await tokens.createMetricsToken({ name: "x", reason: "t" }, as(orgOwner)).catch((e) => e)),
     ).toBe("PermissionDenied");
+  });
+
+  it("stores organization and per-key policies, validates them, and sends them to workers", async () => {
+    const orgId = await newOrg();
+    const key = await keys.createApiKey(
+      { orgId, name: "batch-jobs", role: Role.MEMBER, reason: "t" },
+      as(adminKey),
+    );
+    const policies = t.client(PolicyService);
+    await policies.putPolicy(
+      {
+        orgId,
+        policy: {
+          requestsPerMinute: 600,
+          monthlyBudgetUsd: 500,
+          budgetAction: BudgetAction.BLOCK,
+          piiMode: PiiMode.REDACT,
+        },
+        reason: "org default",
+      },
+      as(adminKey),
+    );
+    await policies.putPolicy(
+      {
+        orgId,
+        apiKeyId: key.apiKey?.id ?? "",
+        policy: { requestsPerMinute: 60, approvedModels: ["gpt-4o-mini", "gpt-4o-mini"] },
+        reason: "batch",
+      },
+      as(adminKey),
+    );
+    const listed = await policies.listPolicies({ orgId }, as(adminKey));
+    expect(listed.records.map((r) => [r.apiKeyId, r.policy?.requestsPerMinute])).toEqual([
+      ["", 600],
+      [key.apiKey?.id, 60],
+    ]);
+    expect(listed.records[1]?.policy?.approvedModels).toEqual(["gpt-4o-mini"]);
+    const table = await cp.deps.tables.snapshot(cp.db);
+    expect(table.policies.filter((p) => p.orgId === orgId)).toHaveLength(2);
+
+    const invalid = [
+      { monthlyBudgetUsd: 10 },
+      { cacheEnabled: true, cacheTtlSeconds: 0 },
+      { approvedModels: [" "] },
+    ];
+    for (const policy of invalid) {
+      const err = await policies.putPolicy({ orgId, policy, reason: "t" }, as(adminKey)).catch((e) => e);
+      expect(codeOf(err), JSON.stringify(policy)).toBe("InvalidArgument");
+      expect(String(err.message)).toContain("policy.");
+    }
+    await policies.deletePolicy({ orgId, apiKeyId: key.apiKey?.id ?? "", reason: "t" }, as(adminKey));
+    const after = await policies.getPolicy({ orgId, apiKeyId: key.apiKey?.id ?? "" }, as(adminKey));
+    expect(after.record?.policy?.requestsPerMinute ?? 0).toBe(0);
   });
 
   it("lets only a platform admin revoke the platform-admin key", async () => {

@@ -20,6 +20,8 @@ const PERMISSIONS: readonly Permission[] = [
   "analytics.read",
   "providers.read",
   "metrics_tokens.manage",
+  "policies.manage",
+  "policies.read",
 ];
 const ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER] as const;
 
@@ -37,6 +39,8 @@ const EXPECTED: Record<Permission, Record<(typeof ROLES)[number], boolean>> = {
   "analytics.read": { 1: true, 2: true, 3: false, 4: true, 5: false },
   "providers.read": { 1: true, 2: true, 3: true, 4: true, 5: true },
   "metrics_tokens.manage": { 1: false, 2: false, 3: false, 4: false, 5: false },
+  "policies.manage": { 1: true, 2: true, 3: false, 4: false, 5: false },
+  "policies.read": { 1: true, 2: true, 3: true, 4: true, 5: false },
 };
 
 function principal(role: Role, platformAdmin = false, orgId = ORG): Principal {

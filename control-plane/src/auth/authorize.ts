@@ -15,7 +15,9 @@ export type Permission =
   | "audit.read"
   | "analytics.read"
   | "providers.read"
-  | "metrics_tokens.manage";
+  | "metrics_tokens.manage"
+  | "policies.manage"
+  | "policies.read";
 
 /** The authorization table: which roles hold which permission inside their organization. */
 export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
@@ -31,6 +33,8 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
   "analytics.read": [Role.OWNER, Role.ADMIN, Role.ANALYST],
   "providers.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER],
   "metrics_tokens.manage": [],
+  "policies.manage": [Role.OWNER, Role.ADMIN],
+  "policies.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
 };
 
 /**

@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromJson } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type ApiKeyEntry,
@@ -9,6 +9,9 @@ import {
   MetricsTokenEntrySchema,
   type OrganizationEntry,
   OrganizationEntrySchema,
+  type PolicyEntry,
+  PolicyEntrySchema,
+  PolicySchema,
   type RouteEntry,
   RouteEntrySchema,
   type RoutingTable,
@@ -129,6 +132,19 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
     );
   }
 
+  async function policies(db: Queryable, f: Filter): Promise<PolicyEntry[]> {
+    const [w, p] = where(f);
+    const { rows } = await db.query(`SELECT id, org_id, api_key_id, policy FROM policies ${w}`, p);
+    return rows.map((r) =>
+      create(PolicyEntrySchema, {
+        id: r.id,
+        orgId: r.org_id,
+        apiKeyId: r.api_key_id ?? "",
+        policy: fromJson(PolicySchema, r.policy),
+      }),
+    );
+  }
+
   return {
     async snapshot(db) {
       return create(RoutingTableSchema, {
@@ -137,6 +153,7 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
         credentials: await credentials(db, "all"),
         routes: await routes(db, "all"),
         metricsTokens: await metricsTokens(db, "all"),
+        policies: await policies(db, "all"),
       });
     },
 
@@ -193,6 +210,13 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
             await metricsTokens(db, { ids }),
             (value) => ({ case: "upsertMetricsToken", value }),
             (value) => ({ case: "removeMetricsTokenId", value }),
+          ),
+        policy: async (ids) =>
+          diff(
+            ids,
+            await policies(db, { ids }),
+            (value) => ({ case: "upsertPolicy", value }),
+            (value) => ({ case: "removePolicyId", value }),
           ),
       };
       const changes: TableChange[] = [];

@@ -5,6 +5,7 @@ import { AuditService } from "../../../proto/gen/llmgateway/v1/audit_service_pb.
 import { CredentialService } from "../../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { MetricsTokenService } from "../../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { PolicyService } from "../../../proto/gen/llmgateway/v1/policy_service_pb.js";
 import { ProviderService } from "../../../proto/gen/llmgateway/v1/provider_service_pb.js";
 import { RouteService } from "../../../proto/gen/llmgateway/v1/route_service_pb.js";
 
@@ -22,4 +23,5 @@ export const REST_SERVICES: readonly DescService[] = [
   AnalyticsService,
   ProviderService,
   MetricsTokenService,
+  PolicyService,
 ];

@@ -8,6 +8,7 @@ import {
   CredentialEntrySchema,
   MetricsTokenEntrySchema,
   OrganizationEntrySchema,
+  PolicyEntrySchema,
   RouteEntrySchema,
   RoutingTableDeltaSchema,
   RoutingTableSchema,
@@ -512,5 +513,30 @@ describe("metrics tokens", () => {
     expect(table.isMetricsToken(lookup("scrape-1"))).toBe(false);
     table.apply(delta(3, [{ case: "removeMetricsTokenId", value: "m2" }]));
     expect(table.isMetricsToken(lookup("scrape-2"))).toBe(false);
+  });
+});
+
+describe("policies", () => {
+  it("resolves a key's override, else its organization's default", () => {
+    const table = loaded(
+      create(RoutingTableSchema, {
+        ...baseTable(),
+        policies: [
+          create(PolicyEntrySchema, { id: "p1", orgId: ORG, policy: { requestsPerMinute: 600 } }),
+          create(PolicyEntrySchema, {
+            id: "p2",
+            orgId: ORG,
+            apiKeyId: "key-x",
+            policy: { requestsPerMinute: 60 },
+          }),
+        ],
+      }),
+      1,
+    );
+    expect(table.policyFor(ORG, "key-x")?.requestsPerMinute).toBe(60);
+    expect(table.policyFor(ORG, "key-y")?.requestsPerMinute).toBe(600);
+    expect(table.policyFor(OTHER_ORG, "key-x")).toBeUndefined();
+    table.apply(delta(2, [{ case: "removePolicyId", value: "p2" }]));
+    expect(table.policyFor(ORG, "key-x")?.requestsPerMinute).toBe(600);
   });
 });

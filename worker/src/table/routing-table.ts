@@ -5,6 +5,8 @@ import type {
   CredentialEntry,
   MetricsTokenEntry,
   OrganizationEntry,
+  Policy,
+  PolicyEntry,
   RouteEntry,
   RoutingTable as RoutingTableMessage,
   TableChange,
@@ -47,6 +49,8 @@ export interface RoutingTable {
   /** Key by SHA-256 (as a latin1 string); undefined if unknown, disabled org or expired. */
   findKey(hash: string): KeyRecord | undefined;
   findRoute(orgId: string, model: string): CompiledRoute | undefined;
+  /** The policy of a key: its own override, else its organization's default, else none. */
+  policyFor(orgId: string, apiKeyId: string): Policy | undefined;
   /** Whether a metrics scrape token (SHA-256 as a latin1 string) is valid now. */
   isMetricsToken(hash: string): boolean;
   stats(): { keys: number; credentials: number; routes: number; organizations: number };
@@ -67,6 +71,22 @@ export function createRoutingTable(): RoutingTable {
   const routes = new Map<string, RouteEntry>(); // by id
   const compiled = new Map<string, Map<string, CompiledRoute>>(); // org -> model -> route
   const metricsTokens = new Map<string, { id: string; expiresAt: number }>(); // by hash
+  const policies = new Map<string, PolicyEntry>(); // by "<org>" or "<org>/<key>"
+  const policyScopeById = new Map<string, string>();
+  const scopeOf = (orgId: string, apiKeyId: string) => (apiKeyId ? `${orgId}/${apiKeyId}` : orgId);
+
+  function putPolicy(e: PolicyEntry): void {
+    removePolicy(e.id);
+    const scope = scopeOf(e.orgId, e.apiKeyId);
+    policies.set(scope, e);
+    policyScopeById.set(e.id, scope);
+  }
+
+  function removePolicy(id: string): void {
+    const scope = policyScopeById.get(id);
+    if (scope !== undefined) policies.delete(scope);
+    policyScopeById.delete(id);
+  }
   const metricsHashById = new Map<string, string>();
 
   function putMetricsToken(e: MetricsTokenEntry): void {
@@ -164,6 +184,12 @@ export function createRoutingTable(): RoutingTable {
         setCompiled(c.change.value);
         break;
       }
+      case "upsertPolicy":
+        putPolicy(c.change.value);
+        break;
+      case "removePolicyId":
+        removePolicy(c.change.value);
+        break;
       case "upsertMetricsToken":
         putMetricsToken(c.change.value);
         break;
@@ -188,6 +214,9 @@ export function createRoutingTable(): RoutingTable {
     compiled.clear();
     metricsTokens.clear();
     metricsHashById.clear();
+    policies.clear();
+    policyScopeById.clear();
+    for (const p of t.policies) putPolicy(p);
     for (const m of t.metricsTokens) putMetricsToken(m);
     for (const o of t.organizations) orgs.set(o.id, o);
     for (const k of t.apiKeys) putKey(k);
@@ -233,6 +262,9 @@ export function createRoutingTable(): RoutingTable {
     },
     findRoute(orgId, model) {
       return compiled.get(orgId)?.get(model);
+    },
+    policyFor(orgId, apiKeyId) {
+      return (policies.get(scopeOf(orgId, apiKeyId)) ?? policies.get(orgId))?.policy;
     },
     isMetricsToken(hash) {
       const token = metricsTokens.get(hash);

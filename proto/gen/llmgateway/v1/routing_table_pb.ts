@@ -2,8 +2,8 @@
 // @generated from file llmgateway/v1/routing_table.proto (package llmgateway.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { ErrorClass, ProviderSettings, Role } from "./common_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmgateway/v1/routing_table.proto.
  */
 export const file_llmgateway_v1_routing_table: GenFile = /*@__PURE__*/
-  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRpbmdfdGFibGUucHJvdG8SDWxsbWdhdGV3YXkudjEijwIKDFJvdXRpbmdUYWJsZRI3Cg1vcmdhbml6YXRpb25zGAEgAygLMiAubGxtZ2F0ZXdheS52MS5Pcmdhbml6YXRpb25FbnRyeRIsCghhcGlfa2V5cxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuQXBpS2V5RW50cnkSMwoLY3JlZGVudGlhbHMYAyADKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeRIpCgZyb3V0ZXMYBCADKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnkSOAoObWV0cmljc190b2tlbnMYBSADKAsyIC5sbG1nYXRld2F5LnYxLk1ldHJpY3NUb2tlbkVudHJ5ImMKEU1ldHJpY3NUb2tlbkVudHJ5EgoKAmlkGAEgASgJEhIKCnRva2VuX2hhc2gYAiABKAwSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPwoRT3JnYW5pemF0aW9uRW50cnkSCgoCaWQYASABKAkSDAoEc2x1ZxgCIAEoCRIQCghkaXNhYmxlZBgDIAEoCCKfAQoLQXBpS2V5RW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEhAKCGtleV9oYXNoGAMgASgMEiEKBHJvbGUYBCABKA4yEy5sbG1nYXRld2F5LnYxLlJvbGUSDwoHdXNlcl9pZBgFIAEoCRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLBAQoPQ3JlZGVudGlhbEVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIMCgRuYW1lGAQgASgJEg4KBnNlY3JldBgFIAEoCRIxCghzZXR0aW5ncxgGIAEoCzIfLmxsbWdhdGV3YXkudjEuUHJvdmlkZXJTZXR0aW5ncxIOCgZtb2RlbHMYByADKAkSDgoGd2VpZ2h0GAggASgNEg8KB2VuYWJsZWQYCSABKAgilAEKClJvdXRlRW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEisKB3RhcmdldHMYBCADKAsyGi5sbG1nYXRld2F5LnYxLlJvdXRlVGFyZ2V0Ei4KCWZhbGxiYWNrcxgFIAMoCzIbLmxsbWdhdGV3YXkudjEuRmFsbGJhY2tTdGVwImgKDEZhbGxiYWNrU3RlcBIrCgd0YXJnZXRzGAEgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIrCgh0cmlnZ2VycxgCIAMoDjIZLmxsbWdhdGV3YXkudjEuRXJyb3JDbGFzcyJMCgtSb3V0ZVRhcmdldBIVCg1jcmVkZW50aWFsX2lkGAEgASgJEhYKDnVwc3RyZWFtX21vZGVsGAIgASgJEg4KBndlaWdodBgDIAEoDSLdAwoLVGFibGVDaGFuZ2USPwoTdXBzZXJ0X29yZ2FuaXphdGlvbhgBIAEoCzIgLmxsbWdhdGV3YXkudjEuT3JnYW5pemF0aW9uRW50cnlIABIgChZyZW1vdmVfb3JnYW5pemF0aW9uX2lkGAIgASgJSAASNAoOdXBzZXJ0X2FwaV9rZXkYAyABKAsyGi5sbG1nYXRld2F5LnYxLkFwaUtleUVudHJ5SAASGwoRcmVtb3ZlX2FwaV9rZXlfaWQYBCABKAlIABI7ChF1cHNlcnRfY3JlZGVudGlhbBgFIAEoCzIeLmxsbWdhdGV3YXkudjEuQ3JlZGVudGlhbEVudHJ5SAASHgoUcmVtb3ZlX2NyZWRlbnRpYWxfaWQYBiABKAlIABIxCgx1cHNlcnRfcm91dGUYByABKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnlIABIZCg9yZW1vdmVfcm91dGVfaWQYCCABKAlIABJAChR1cHNlcnRfbWV0cmljc190b2tlbhgJIAEoCzIgLmxsbWdhdGV3YXkudjEuTWV0cmljc1Rva2VuRW50cnlIABIhChdyZW1vdmVfbWV0cmljc190b2tlbl9pZBgKIAEoCUgAQggKBmNoYW5nZSJWChFSb3V0aW5nVGFibGVEZWx0YRIUCgxmcm9tX3ZlcnNpb24YASABKAQSKwoHY2hhbmdlcxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuVGFibGVDaGFuZ2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_llmgateway_v1_common]);
+  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRpbmdfdGFibGUucHJvdG8SDWxsbWdhdGV3YXkudjEivQIKDFJvdXRpbmdUYWJsZRI3Cg1vcmdhbml6YXRpb25zGAEgAygLMiAubGxtZ2F0ZXdheS52MS5Pcmdhbml6YXRpb25FbnRyeRIsCghhcGlfa2V5cxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuQXBpS2V5RW50cnkSMwoLY3JlZGVudGlhbHMYAyADKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeRIpCgZyb3V0ZXMYBCADKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnkSOAoObWV0cmljc190b2tlbnMYBSADKAsyIC5sbG1nYXRld2F5LnYxLk1ldHJpY3NUb2tlbkVudHJ5EiwKCHBvbGljaWVzGAYgAygLMhoubGxtZ2F0ZXdheS52MS5Qb2xpY3lFbnRyeSKFAgoGUG9saWN5EhsKE3JlcXVlc3RzX3Blcl9taW51dGUYASABKA0SGQoRdG9rZW5zX3Blcl9taW51dGUYAiABKAQSGgoSbW9udGhseV9idWRnZXRfdXNkGAMgASgBEjIKDWJ1ZGdldF9hY3Rpb24YBCABKA4yGy5sbG1nYXRld2F5LnYxLkJ1ZGdldEFjdGlvbhIoCghwaWlfbW9kZRgFIAEoDjIWLmxsbWdhdGV3YXkudjEuUGlpTW9kZRIVCg1jYWNoZV9lbmFibGVkGAYgASgIEhkKEWNhY2hlX3R0bF9zZWNvbmRzGAcgASgNEhcKD2FwcHJvdmVkX21vZGVscxgIIAMoCSJkCgtQb2xpY3lFbnRyeRIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSEgoKYXBpX2tleV9pZBgDIAEoCRIlCgZwb2xpY3kYBCABKAsyFS5sbG1nYXRld2F5LnYxLlBvbGljeSJjChFNZXRyaWNzVG9rZW5FbnRyeRIKCgJpZBgBIAEoCRISCgp0b2tlbl9oYXNoGAIgASgMEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj8KEU9yZ2FuaXphdGlvbkVudHJ5EgoKAmlkGAEgASgJEgwKBHNsdWcYAiABKAkSEAoIZGlzYWJsZWQYAyABKAginwEKC0FwaUtleUVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIQCghrZXlfaGFzaBgDIAEoDBIhCgRyb2xlGAQgASgOMhMubGxtZ2F0ZXdheS52MS5Sb2xlEg8KB3VzZXJfaWQYBSABKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiwQEKD0NyZWRlbnRpYWxFbnRyeRIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDAoEbmFtZRgEIAEoCRIOCgZzZWNyZXQYBSABKAkSMQoIc2V0dGluZ3MYBiABKAsyHy5sbG1nYXRld2F5LnYxLlByb3ZpZGVyU2V0dGluZ3MSDgoGbW9kZWxzGAcgAygJEg4KBndlaWdodBgIIAEoDRIPCgdlbmFibGVkGAkgASgIIpQBCgpSb3V0ZUVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIrCgd0YXJnZXRzGAQgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIuCglmYWxsYmFja3MYBSADKAsyGy5sbG1nYXRld2F5LnYxLkZhbGxiYWNrU3RlcCJoCgxGYWxsYmFja1N0ZXASKwoHdGFyZ2V0cxgBIAMoCzIaLmxsbWdhdGV3YXkudjEuUm91dGVUYXJnZXQSKwoIdHJpZ2dlcnMYAiADKA4yGS5sbG1nYXRld2F5LnYxLkVycm9yQ2xhc3MiTAoLUm91dGVUYXJnZXQSFQoNY3JlZGVudGlhbF9pZBgBIAEoCRIWCg51cHN0cmVhbV9tb2RlbBgCIAEoCRIOCgZ3ZWlnaHQYAyABKA0irgQKC1RhYmxlQ2hhbmdlEj8KE3Vwc2VydF9vcmdhbml6YXRpb24YASABKAsyIC5sbG1nYXRld2F5LnYxLk9yZ2FuaXphdGlvbkVudHJ5SAASIAoWcmVtb3ZlX29yZ2FuaXphdGlvbl9pZBgCIAEoCUgAEjQKDnVwc2VydF9hcGlfa2V5GAMgASgLMhoubGxtZ2F0ZXdheS52MS5BcGlLZXlFbnRyeUgAEhsKEXJlbW92ZV9hcGlfa2V5X2lkGAQgASgJSAASOwoRdXBzZXJ0X2NyZWRlbnRpYWwYBSABKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeUgAEh4KFHJlbW92ZV9jcmVkZW50aWFsX2lkGAYgASgJSAASMQoMdXBzZXJ0X3JvdXRlGAcgASgLMhkubGxtZ2F0ZXdheS52MS5Sb3V0ZUVudHJ5SAASGQoPcmVtb3ZlX3JvdXRlX2lkGAggASgJSAASQAoUdXBzZXJ0X21ldHJpY3NfdG9rZW4YCSABKAsyIC5sbG1nYXRld2F5LnYxLk1ldHJpY3NUb2tlbkVudHJ5SAASIQoXcmVtb3ZlX21ldHJpY3NfdG9rZW5faWQYCiABKAlIABIzCg11cHNlcnRfcG9saWN5GAsgASgLMhoubGxtZ2F0ZXdheS52MS5Qb2xpY3lFbnRyeUgAEhoKEHJlbW92ZV9wb2xpY3lfaWQYDCABKAlIAEIICgZjaGFuZ2UiVgoRUm91dGluZ1RhYmxlRGVsdGESFAoMZnJvbV92ZXJzaW9uGAEgASgEEisKB2NoYW5nZXMYAiADKAsyGi5sbG1nYXRld2F5LnYxLlRhYmxlQ2hhbmdlKl8KDEJ1ZGdldEFjdGlvbhIdChlCVURHRVRfQUNUSU9OX1VOU1BFQ0lGSUVEEAASFwoTQlVER0VUX0FDVElPTl9CTE9DSxABEhcKE0JVREdFVF9BQ1RJT05fQUxFUlQQAipyCgdQaWlNb2RlEhgKFFBJSV9NT0RFX1VOU1BFQ0lGSUVEEAASEAoMUElJX01PREVfT0ZGEAESEgoOUElJX01PREVfQVVESVQQAhITCg9QSUlfTU9ERV9SRURBQ1QQAxISCg5QSUlfTU9ERV9CTE9DSxAEYgZwcm90bzM", [file_google_protobuf_timestamp, file_llmgateway_v1_common]);
 
 /**
  * The compiled configuration a worker needs to serve traffic. It contains
@@ -47,6 +47,11 @@ export type RoutingTable = Message<"llmgateway.v1.RoutingTable"> & {
    * @generated from field: repeated llmgateway.v1.MetricsTokenEntry metrics_tokens = 5;
    */
   metricsTokens: MetricsTokenEntry[];
+
+  /**
+   * @generated from field: repeated llmgateway.v1.PolicyEntry policies = 6;
+   */
+  policies: PolicyEntry[];
 };
 
 /**
@@ -55,6 +60,105 @@ export type RoutingTable = Message<"llmgateway.v1.RoutingTable"> & {
  */
 export const RoutingTableSchema: GenMessage<RoutingTable> = /*@__PURE__*/
   messageDesc(file_llmgateway_v1_routing_table, 0);
+
+/**
+ * What the worker enforces for an organization or one of its keys. Zero
+ * values mean "no limit" / "off".
+ *
+ * @generated from message llmgateway.v1.Policy
+ */
+export type Policy = Message<"llmgateway.v1.Policy"> & {
+  /**
+   * Requests per minute; 0 = unlimited.
+   *
+   * @generated from field: uint32 requests_per_minute = 1;
+   */
+  requestsPerMinute: number;
+
+  /**
+   * Prompt + completion tokens per minute; 0 = unlimited.
+   *
+   * @generated from field: uint64 tokens_per_minute = 2;
+   */
+  tokensPerMinute: bigint;
+
+  /**
+   * Spend per calendar month (UTC) in USD; 0 = no budget.
+   *
+   * @generated from field: double monthly_budget_usd = 3;
+   */
+  monthlyBudgetUsd: number;
+
+  /**
+   * @generated from field: llmgateway.v1.BudgetAction budget_action = 4;
+   */
+  budgetAction: BudgetAction;
+
+  /**
+   * @generated from field: llmgateway.v1.PiiMode pii_mode = 5;
+   */
+  piiMode: PiiMode;
+
+  /**
+   * @generated from field: bool cache_enabled = 6;
+   */
+  cacheEnabled: boolean;
+
+  /**
+   * 1..86400 when the cache is enabled.
+   *
+   * @generated from field: uint32 cache_ttl_seconds = 7;
+   */
+  cacheTtlSeconds: number;
+
+  /**
+   * Public model names this scope may call; empty = every routed model.
+   *
+   * @generated from field: repeated string approved_models = 8;
+   */
+  approvedModels: string[];
+};
+
+/**
+ * Describes the message llmgateway.v1.Policy.
+ * Use `create(PolicySchema)` to create a new message.
+ */
+export const PolicySchema: GenMessage<Policy> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_routing_table, 1);
+
+/**
+ * @generated from message llmgateway.v1.PolicyEntry
+ */
+export type PolicyEntry = Message<"llmgateway.v1.PolicyEntry"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string org_id = 2;
+   */
+  orgId: string;
+
+  /**
+   * Empty: the organization default.
+   *
+   * @generated from field: string api_key_id = 3;
+   */
+  apiKeyId: string;
+
+  /**
+   * @generated from field: llmgateway.v1.Policy policy = 4;
+   */
+  policy?: Policy | undefined;
+};
+
+/**
+ * Describes the message llmgateway.v1.PolicyEntry.
+ * Use `create(PolicyEntrySchema)` to create a new message.
+ */
+export const PolicyEntrySchema: GenMessage<PolicyEntry> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_routing_table, 2);
 
 /**
  * A metrics scrape token as workers see it: only its SHA-256.
@@ -85,7 +189,7 @@ export type MetricsTokenEntry = Message<"llmgateway.v1.MetricsTokenEntry"> & {
  * Use `create(MetricsTokenEntrySchema)` to create a new message.
  */
 export const MetricsTokenEntrySchema: GenMessage<MetricsTokenEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 1);
+  messageDesc(file_llmgateway_v1_routing_table, 3);
 
 /**
  * @generated from message llmgateway.v1.OrganizationEntry
@@ -114,7 +218,7 @@ export type OrganizationEntry = Message<"llmgateway.v1.OrganizationEntry"> & {
  * Use `create(OrganizationEntrySchema)` to create a new message.
  */
 export const OrganizationEntrySchema: GenMessage<OrganizationEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 2);
+  messageDesc(file_llmgateway_v1_routing_table, 4);
 
 /**
  * A gateway API key as the worker sees it: only the SHA-256 of the key.
@@ -162,7 +266,7 @@ export type ApiKeyEntry = Message<"llmgateway.v1.ApiKeyEntry"> & {
  * Use `create(ApiKeyEntrySchema)` to create a new message.
  */
 export const ApiKeyEntrySchema: GenMessage<ApiKeyEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 3);
+  messageDesc(file_llmgateway_v1_routing_table, 5);
 
 /**
  * @generated from message llmgateway.v1.CredentialEntry
@@ -225,7 +329,7 @@ export type CredentialEntry = Message<"llmgateway.v1.CredentialEntry"> & {
  * Use `create(CredentialEntrySchema)` to create a new message.
  */
 export const CredentialEntrySchema: GenMessage<CredentialEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 4);
+  messageDesc(file_llmgateway_v1_routing_table, 6);
 
 /**
  * A public model name and the targets that serve it.
@@ -268,7 +372,7 @@ export type RouteEntry = Message<"llmgateway.v1.RouteEntry"> & {
  * Use `create(RouteEntrySchema)` to create a new message.
  */
 export const RouteEntrySchema: GenMessage<RouteEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 5);
+  messageDesc(file_llmgateway_v1_routing_table, 7);
 
 /**
  * One step of a route's fallback chain: weighted targets and the error
@@ -295,7 +399,7 @@ export type FallbackStep = Message<"llmgateway.v1.FallbackStep"> & {
  * Use `create(FallbackStepSchema)` to create a new message.
  */
 export const FallbackStepSchema: GenMessage<FallbackStep> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 6);
+  messageDesc(file_llmgateway_v1_routing_table, 8);
 
 /**
  * @generated from message llmgateway.v1.RouteTarget
@@ -326,7 +430,7 @@ export type RouteTarget = Message<"llmgateway.v1.RouteTarget"> & {
  * Use `create(RouteTargetSchema)` to create a new message.
  */
 export const RouteTargetSchema: GenMessage<RouteTarget> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 7);
+  messageDesc(file_llmgateway_v1_routing_table, 9);
 
 /**
  * One entity changed since the previous version: an upsert carries the whole
@@ -398,6 +502,18 @@ export type TableChange = Message<"llmgateway.v1.TableChange"> & {
      */
     value: string;
     case: "removeMetricsTokenId";
+  } | {
+    /**
+     * @generated from field: llmgateway.v1.PolicyEntry upsert_policy = 11;
+     */
+    value: PolicyEntry;
+    case: "upsertPolicy";
+  } | {
+    /**
+     * @generated from field: string remove_policy_id = 12;
+     */
+    value: string;
+    case: "removePolicyId";
   } | { case: undefined; value?: undefined };
 };
 
@@ -406,7 +522,7 @@ export type TableChange = Message<"llmgateway.v1.TableChange"> & {
  * Use `create(TableChangeSchema)` to create a new message.
  */
 export const TableChangeSchema: GenMessage<TableChange> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 8);
+  messageDesc(file_llmgateway_v1_routing_table, 10);
 
 /**
  * Changes that take a table from from_version to the version of the message
@@ -431,5 +547,77 @@ export type RoutingTableDelta = Message<"llmgateway.v1.RoutingTableDelta"> & {
  * Use `create(RoutingTableDeltaSchema)` to create a new message.
  */
 export const RoutingTableDeltaSchema: GenMessage<RoutingTableDelta> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 9);
+  messageDesc(file_llmgateway_v1_routing_table, 11);
+
+/**
+ * @generated from enum llmgateway.v1.BudgetAction
+ */
+export enum BudgetAction {
+  /**
+   * @generated from enum value: BUDGET_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Refuse requests once the budget is spent.
+   *
+   * @generated from enum value: BUDGET_ACTION_BLOCK = 1;
+   */
+  BLOCK = 1,
+
+  /**
+   * Serve, but record an alert in the audit log.
+   *
+   * @generated from enum value: BUDGET_ACTION_ALERT = 2;
+   */
+  ALERT = 2,
+}
+
+/**
+ * Describes the enum llmgateway.v1.BudgetAction.
+ */
+export const BudgetActionSchema: GenEnum<BudgetAction> = /*@__PURE__*/
+  enumDesc(file_llmgateway_v1_routing_table, 0);
+
+/**
+ * @generated from enum llmgateway.v1.PiiMode
+ */
+export enum PiiMode {
+  /**
+   * @generated from enum value: PII_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: PII_MODE_OFF = 1;
+   */
+  OFF = 1,
+
+  /**
+   * Detect and record in the audit log, forward unchanged.
+   *
+   * @generated from enum value: PII_MODE_AUDIT = 2;
+   */
+  AUDIT = 2,
+
+  /**
+   * Replace detected PII before forwarding.
+   *
+   * @generated from enum value: PII_MODE_REDACT = 3;
+   */
+  REDACT = 3,
+
+  /**
+   * Refuse requests containing PII.
+   *
+   * @generated from enum value: PII_MODE_BLOCK = 4;
+   */
+  BLOCK = 4,
+}
+
+/**
+ * Describes the enum llmgateway.v1.PiiMode.
+ */
+export const PiiModeSchema: GenEnum<PiiMode> = /*@__PURE__*/
+  enumDesc(file_llmgateway_v1_routing_table, 1);
 
