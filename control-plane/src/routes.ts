@@ -6,6 +6,7 @@ import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_serv
 import { MetricsTokenService } from "../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { PolicyService } from "../../proto/gen/llmgateway/v1/policy_service_pb.js";
+import { PricingService } from "../../proto/gen/llmgateway/v1/pricing_service_pb.js";
 import { ProviderService } from "../../proto/gen/llmgateway/v1/provider_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { WorkerService } from "../../proto/gen/llmgateway/v1/worker_service_pb.js";
@@ -16,6 +17,7 @@ import { createCredentialService } from "./services/credentials.js";
 import { createMetricsTokenService } from "./services/metrics-tokens.js";
 import { createOrganizationService } from "./services/organizations.js";
 import { createPolicyService } from "./services/policies.js";
+import { createPricingService } from "./services/pricing.js";
 import { createProviderService } from "./services/providers.js";
 import { createRouteService } from "./services/routes.js";
 import { createWorkerService, type WorkerServiceDeps } from "./services/worker-service.js";
@@ -31,6 +33,7 @@ export const MANAGEMENT_SERVICES = [
   ProviderService,
   MetricsTokenService,
   PolicyService,
+  PricingService,
 ] as const;
 
 /** Every service the control plane serves, wired to its dependencies. */
@@ -45,6 +48,7 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
     router.service(ProviderService, createProviderService());
     router.service(MetricsTokenService, createMetricsTokenService(deps));
     router.service(PolicyService, createPolicyService(deps));
+    router.service(PricingService, createPricingService(deps));
     router.service(WorkerService, createWorkerService(deps));
   };
 }

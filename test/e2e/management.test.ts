@@ -9,6 +9,7 @@ import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_serv
 import { MetricsTokenService } from "../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { PolicyService } from "../../proto/gen/llmgateway/v1/policy_service_pb.js";
+import { PricingService } from "../../proto/gen/llmgateway/v1/pricing_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { BudgetAction, PiiMode } from "../../proto/gen/llmgateway/v1/routing_table_pb.js";
 import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
@@ -373,6 +374,49 @@ describe("management API", () => {
     await policies.deletePolicy({ orgId, apiKeyId: key.apiKey?.id ?? "", reason: "t" }, as(adminKey));
     const after = await policies.getPolicy({ orgId, apiKeyId: key.apiKey?.id ?? "" }, as(adminKey));
     expect(after.record?.policy?.requestsPerMinute ?? 0).toBe(0);
+  });
+
+  it("lists catalog prices with the organization's overrides taking precedence", async () => {
+    const orgId = await newOrg();
+    const pricing = t.client(PricingService);
+    const before = await pricing.listPrices({ orgId }, as(adminKey));
+    const mini = before.prices.find((p) => p.provider === "openai" && p.model === "gpt-4o-mini");
+    expect(mini).toMatchObject({ source: "catalog", inputPerMillion: 0.15, outputPerMillion: 0.6 });
+    await pricing.putPriceOverride(
+      {
+        orgId,
+        price: {
+          provider: "openai",
+          model: "gpt-4o-mini",
+          inputPerMillion: 0.12,
+          outputPerMillion: 0.5,
+          cachedInputPerMillion: 0.06,
+          effectiveFrom: "2026-01-01",
+        },
+        reason: "negotiated rate",
+      },
+      as(adminKey),
+    );
+    const after = await pricing.listPrices({ orgId }, as(adminKey));
+    const minis = after.prices.filter((p) => p.provider === "openai" && p.model === "gpt-4o-mini");
+    expect(minis).toEqual([
+      expect.objectContaining({ source: "override", inputPerMillion: 0.12, effectiveFrom: "2026-01-01" }),
+    ]);
+    const other = await pricing.listPrices({ orgId: await newOrg() }, as(adminKey));
+    expect(other.prices.find((p) => p.model === "gpt-4o-mini")?.source).toBe("catalog");
+    const negative = await pricing
+      .putPriceOverride(
+        { orgId, price: { provider: "openai", model: "x", inputPerMillion: -1 }, reason: "t" },
+        as(adminKey),
+      )
+      .catch((e) => e);
+    expect(codeOf(negative)).toBe("InvalidArgument");
+    await pricing.deletePriceOverride(
+      { orgId, provider: "openai", model: "gpt-4o-mini", reason: "t" },
+      as(adminKey),
+    );
+    const reset = await pricing.listPrices({ orgId }, as(adminKey));
+    expect(reset.prices.find((p) => p.model === "gpt-4o-mini")?.source).toBe("catalog");
   });
 
   it("lets only a platform admin revoke the platform-admin key", async () => {

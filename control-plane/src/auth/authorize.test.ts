@@ -22,6 +22,8 @@ const PERMISSIONS: readonly Permission[] = [
   "metrics_tokens.manage",
   "policies.manage",
   "policies.read",
+  "pricing.manage",
+  "pricing.read",
 ];
 const ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER] as const;
 
@@ -41,6 +43,8 @@ const EXPECTED: Record<Permission, Record<(typeof ROLES)[number], boolean>> = {
   "metrics_tokens.manage": { 1: false, 2: false, 3: false, 4: false, 5: false },
   "policies.manage": { 1: true, 2: true, 3: false, 4: false, 5: false },
   "policies.read": { 1: true, 2: true, 3: true, 4: true, 5: false },
+  "pricing.manage": { 1: true, 2: true, 3: false, 4: false, 5: false },
+  "pricing.read": { 1: true, 2: true, 3: true, 4: true, 5: false },
 };
 
 function principal(role: Role, platformAdmin = false, orgId = ORG): Principal {

@@ -17,7 +17,9 @@ export type Permission =
   | "providers.read"
   | "metrics_tokens.manage"
   | "policies.manage"
-  | "policies.read";
+  | "policies.read"
+  | "pricing.manage"
+  | "pricing.read";
 
 /** The authorization table: which roles hold which permission inside their organization. */
 export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
@@ -35,6 +37,8 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
   "metrics_tokens.manage": [],
   "policies.manage": [Role.OWNER, Role.ADMIN],
   "policies.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
+  "pricing.manage": [Role.OWNER, Role.ADMIN],
+  "pricing.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
 };
 
 /**

@@ -7,6 +7,8 @@ export type Queryable = Pick<pg.Pool, "query">;
 
 // int8 (bigint) as JS number is safe for versions and counters below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
+// date as "YYYY-MM-DD": a Date at local midnight would shift with the process time zone.
+pg.types.setTypeParser(1082, (v) => v);
 
 export interface PoolOptions {
   connectionString: string;

@@ -6,6 +6,7 @@ import { CredentialService } from "../../../proto/gen/llmgateway/v1/credential_s
 import { MetricsTokenService } from "../../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { PolicyService } from "../../../proto/gen/llmgateway/v1/policy_service_pb.js";
+import { PricingService } from "../../../proto/gen/llmgateway/v1/pricing_service_pb.js";
 import { ProviderService } from "../../../proto/gen/llmgateway/v1/provider_service_pb.js";
 import { RouteService } from "../../../proto/gen/llmgateway/v1/route_service_pb.js";
 
@@ -24,4 +25,5 @@ export const REST_SERVICES: readonly DescService[] = [
   ProviderService,
   MetricsTokenService,
   PolicyService,
+  PricingService,
 ];
