@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,6 +50,27 @@ describe("IngestUsage", () => {
       [ids],
     );
     expect(rows[0]).toEqual({ n: 50, tokens: 50 * 20 });
+  });
+
+  it("advances the key's last use from ingested usage", async () => {
+    const keyId = (
+      await cp.db.query<{ id: string }>("SELECT id FROM api_keys WHERE org_id = $1 LIMIT 1", [
+        cp.bootstrapOrgId,
+      ])
+    ).rows[0]?.id;
+    const when = new Date(Date.now() - 5000);
+    await client().ingestUsage(
+      {
+        workerId: "w1",
+        events: [{ ...event(randomUUID()), apiKeyId: keyId ?? "", startedAt: timestampFromDate(when) }],
+      },
+      auth(),
+    );
+    const { rows } = await cp.db.query<{ last_used_at: Date }>(
+      "SELECT last_used_at FROM api_keys WHERE id = $1",
+      [keyId],
+    );
+    expect(rows[0]?.last_used_at.getTime()).toBeGreaterThanOrEqual(when.getTime() - 1);
   });
 
   it("refuses callers without the worker token", async () => {

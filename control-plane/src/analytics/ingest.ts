@@ -16,8 +16,8 @@ const ADD = `requests = r.requests + EXCLUDED.requests,
   duration_ms_sum = r.duration_ms_sum + EXCLUDED.duration_ms_sum`;
 
 /**
- * Stores usage events and folds the newly stored ones into the rollups, in
- * one statement: events already stored (same request_id) are skipped and not
+ * Stores usage events, folds the newly stored ones into the rollups and
+ * advances their keys' last_used_at, in one statement: events already stored (same request_id) are skipped and not
  * counted twice. Returns how many events were new.
  */
 export async function ingestUsageRows(db: Queryable, rows: readonly UsageRow[]): Promise<number> {
@@ -50,6 +50,11 @@ export async function ingestUsageRows(db: Queryable, rows: readonly UsageRow[]):
        SELECT org_id, dimension, date_trunc('minute', started_at), value, ${SUMS}
        FROM dims GROUP BY 1, 2, 3, 4
        ON CONFLICT (org_id, dimension, minute, value) DO UPDATE SET ${ADD}
+     ),
+     last_used AS (
+       UPDATE api_keys k SET last_used_at = greatest(k.last_used_at, m.last)
+       FROM (SELECT api_key_id, max(started_at) AS last FROM ins WHERE api_key_id IS NOT NULL GROUP BY 1) AS m
+       WHERE k.id = m.api_key_id
      ),
      by_hour AS (
        INSERT INTO usage_rollup_hour_by AS r

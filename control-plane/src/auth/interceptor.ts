@@ -26,8 +26,23 @@ interface KeyRow {
  * worker identity (the shared worker token) and stores it in the context.
  * Handlers decide what they require; an unknown token leaves both unset.
  */
+/** How often a key's last_used_at is written for management calls. */
+const LAST_USED_EVERY_MS = 60_000;
+
 export function createAuthInterceptor(db: Db, workerToken: string): Interceptor {
   const workerDigest = digest(workerToken);
+  const lastWritten = new Map<string, number>();
+  const touch = (keyId: string) => {
+    const now = Date.now();
+    if ((lastWritten.get(keyId) ?? 0) > now - LAST_USED_EVERY_MS) return;
+    lastWritten.set(keyId, now);
+    if (lastWritten.size > 100_000) lastWritten.clear();
+    db.query("UPDATE api_keys SET last_used_at = greatest(last_used_at, now()) WHERE id = $1", [keyId]).catch(
+      () => {
+        lastWritten.delete(keyId); // best effort: retried on the next call
+      },
+    );
+  };
   return (next) => async (req) => {
     const token = bearer(req.header.get("authorization"));
     if (token) {
@@ -50,6 +65,7 @@ export function createAuthInterceptor(db: Db, workerToken: string): Interceptor 
             platformAdmin: row.platform_admin,
           };
           req.contextValues.set(principalKey, principal);
+          touch(row.id);
         }
       }
     }
