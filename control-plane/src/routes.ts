@@ -1,4 +1,5 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
 import { AnalyticsService } from "../../proto/gen/llmgateway/v1/analytics_service_pb.js";
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { AuditService } from "../../proto/gen/llmgateway/v1/audit_service_pb.js";
@@ -10,6 +11,8 @@ import { PricingService } from "../../proto/gen/llmgateway/v1/pricing_service_pb
 import { ProviderService } from "../../proto/gen/llmgateway/v1/provider_service_pb.js";
 import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { WorkerService } from "../../proto/gen/llmgateway/v1/worker_service_pb.js";
+import { registerHealth } from "./grpc/health.js";
+import { registerReflection } from "./grpc/reflection.js";
 import { createAnalyticsService } from "./services/analytics.js";
 import { createApiKeyService } from "./services/api-keys.js";
 import { createAuditService } from "./services/audit.js";
@@ -50,5 +53,12 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
     router.service(PolicyService, createPolicyService(deps));
     router.service(PricingService, createPricingService(deps));
     router.service(WorkerService, createWorkerService(deps));
+    const services = [...MANAGEMENT_SERVICES, WorkerService];
+    registerReflection(router, [...services, Health]);
+    registerHealth(
+      router,
+      services.map((svc) => svc.typeName),
+      async () => (await deps.db.query("SELECT 1")).rowCount === 1,
+    );
   };
 }
