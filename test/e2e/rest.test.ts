@@ -97,6 +97,16 @@ describe("REST transcoding", () => {
     const got = await call("GET", `/credentials/${id}?org_id=${orgId}`);
     expect(got.json.credential).toMatchObject({ id, name: "openai-rest-prod" });
 
+    const patched = await call("PATCH", `/credentials/${id}`, {
+      orgId,
+      updateMask: "name,weight",
+      name: "openai-rest-prod-eu",
+      weight: 3,
+      reason: "rename",
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.json.credential).toMatchObject({ name: "openai-rest-prod-eu", weight: 3 });
+
     const disabled = await call("POST", `/credentials/${id}:disable`, { org_id: orgId, reason: "incident" });
     expect(disabled.status).toBe(200);
     expect(disabled.json.credential.enabled ?? false).toBe(false);
@@ -118,6 +128,7 @@ describe("REST transcoding", () => {
     expect(rows.map((r) => r.action)).toEqual([
       "organization.create",
       "credential.create",
+      "credential.update",
       "credential.disable",
       "credential.enable",
       "credential.delete",
