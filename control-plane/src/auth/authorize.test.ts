@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Role } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { AUTHORIZATION_TABLE, authorize, type Permission } from "./authorize.js";
-import type { Principal } from "./principal.js";
+import { keyPrincipal, type Principal } from "./principal.js";
 
 const ORG = "11111111-1111-4111-8111-111111111111";
 const OTHER_ORG = "22222222-2222-4222-8222-222222222222";
@@ -48,7 +48,7 @@ const EXPECTED: Record<Permission, Record<(typeof ROLES)[number], boolean>> = {
 };
 
 function principal(role: Role, platformAdmin = false, orgId = ORG): Principal {
-  return { kind: "api_key", keyId: "key-1", orgId, role, platformAdmin };
+  return keyPrincipal("key-1", orgId, role, platformAdmin);
 }
 
 function denial(fn: () => void): ConnectError | undefined {

@@ -47,8 +47,8 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
  */
 export function authorize(principal: Principal, permission: Permission, orgId?: string): void {
   if (principal.platformAdmin) return;
-  const allowed = AUTHORIZATION_TABLE[permission].includes(principal.role);
-  if (!allowed || orgId === undefined || orgId !== principal.orgId) {
+  const role = orgId === undefined ? undefined : principal.memberships.get(orgId);
+  if (role === undefined || !AUTHORIZATION_TABLE[permission].includes(role)) {
     throw new ConnectError(`permission denied: ${permission}`, Code.PermissionDenied);
   }
 }

@@ -1,9 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Interceptor } from "@connectrpc/connect";
 import { hashApiKey } from "../../../lib/src/api-key.js";
-import type { Role } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import type { Db } from "../db/pool.js";
-import { type Principal, principalKey, workerKey } from "./principal.js";
+import { keyPrincipal, principalKey, workerKey } from "./principal.js";
 import { roleFromDb } from "./roles.js";
 
 function bearer(header: string | null): string | undefined {
@@ -57,13 +56,7 @@ export function createAuthInterceptor(db: Db, workerToken: string): Interceptor 
         );
         const row = rows[0];
         if (row) {
-          const principal: Principal = {
-            kind: "api_key",
-            keyId: row.id,
-            orgId: row.org_id,
-            role: roleFromDb(row.role) as Role,
-            platformAdmin: row.platform_admin,
-          };
+          const principal = keyPrincipal(row.id, row.org_id, roleFromDb(row.role), row.platform_admin);
           req.contextValues.set(principalKey, principal);
           touch(row.id);
         }

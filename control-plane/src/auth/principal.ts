@@ -1,13 +1,22 @@
 import { Code, ConnectError, createContextKey, type HandlerContext } from "@connectrpc/connect";
 import type { Role } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 
-/** Who is calling a management RPC. */
+/**
+ * Who is calling a management RPC: a gateway API key (one organization) or
+ * a user signed in through OIDC (their memberships).
+ */
 export interface Principal {
-  kind: "api_key";
-  keyId: string;
-  orgId: string;
-  role: Role;
+  kind: "api_key" | "user";
+  /** The API key id or the user id. */
+  id: string;
+  /** Organization id → role there. */
+  memberships: ReadonlyMap<string, Role>;
   platformAdmin: boolean;
+}
+
+/** A principal for an API key of one organization. */
+export function keyPrincipal(keyId: string, orgId: string, role: Role, platformAdmin: boolean): Principal {
+  return { kind: "api_key", id: keyId, memberships: new Map([[orgId, role]]), platformAdmin };
 }
 
 /** Set by the authentication interceptor; undefined for unauthenticated calls. */
@@ -31,5 +40,5 @@ export function requireWorker(ctx: HandlerContext): void {
 
 /** Audit actor string: never contains a secret. */
 export function actorOf(principal: Principal): string {
-  return `api_key:${principal.keyId}`;
+  return `${principal.kind}:${principal.id}`;
 }

@@ -118,7 +118,10 @@ export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKe
       const name = requireText(req.name, "name");
       const role = roleToDb(req.role);
       // Role enum values grow as privilege shrinks (OWNER = 1 … MEMBER = 5): no one mints a key above their own role.
-      if (!principal.platformAdmin && req.role < principal.role) {
+      if (
+        !principal.platformAdmin &&
+        req.role < (principal.memberships.get(orgId) ?? Number.POSITIVE_INFINITY)
+      ) {
         throw new ConnectError("cannot create a key with a role above your own", Code.PermissionDenied);
       }
       const expiresAt = req.expiresAt ? timestampDate(req.expiresAt) : null;

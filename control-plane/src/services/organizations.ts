@@ -89,8 +89,12 @@ export function createOrganizationService(deps: ServiceDeps): ServiceImpl<typeof
       const rows = await read("organizations", async () =>
         principal.platformAdmin
           ? (await deps.db.query<OrgRow>("SELECT * FROM organizations ORDER BY slug")).rows
-          : (await deps.db.query<OrgRow>("SELECT * FROM organizations WHERE id = $1", [principal.orgId]))
-              .rows,
+          : (
+              await deps.db.query<OrgRow>(
+                "SELECT * FROM organizations WHERE id = ANY($1::uuid[]) ORDER BY slug",
+                [[...principal.memberships.keys()]],
+              )
+            ).rows,
       );
       return { organizations: rows.map(toProto) };
     },

@@ -9,7 +9,9 @@ export function createProviderService(): ServiceImpl<typeof ProviderService> {
   return {
     listProviders(_req, ctx) {
       const principal = requirePrincipal(ctx);
-      authorize(principal, "providers.read", principal.orgId);
+      // Any membership will do: the catalog is the same for every organization.
+      const [orgId] = principal.memberships.keys();
+      authorize(principal, "providers.read", orgId);
       return {
         providers: PROVIDERS.map((p) => ({
           id: p.id,
