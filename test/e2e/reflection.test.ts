@@ -43,6 +43,26 @@ describe("gRPC reflection and health through buf curl", () => {
     expect(methods).toContain("llmgateway.v1.AuditService/ExportAuditEvents");
   });
 
+  it("answers raw reflection requests: by filename (with imports), by method symbol, unknown symbol", async () => {
+    const reflect = async (request: object) =>
+      JSON.parse(
+        await curl(
+          "-d",
+          JSON.stringify(request),
+          `${t.cp.url}/grpc.reflection.v1.ServerReflection/ServerReflectionInfo`,
+        ),
+      );
+    const byName = await reflect({ fileByFilename: "llmgateway/v1/worker_service.proto" });
+    // worker_service.proto, routing_table.proto, timestamp.proto and their imports.
+    expect(byName.fileDescriptorResponse.fileDescriptorProto.length).toBeGreaterThanOrEqual(3);
+    const wkt = await reflect({ fileByFilename: "google/protobuf/timestamp.proto" });
+    expect(wkt.fileDescriptorResponse.fileDescriptorProto).toHaveLength(1);
+    const method = await reflect({ fileContainingSymbol: "llmgateway.v1.WorkerService.IngestUsage" });
+    expect(method.fileDescriptorResponse.fileDescriptorProto.length).toBeGreaterThanOrEqual(3);
+    const unknown = await reflect({ fileContainingSymbol: "no.such.Symbol" });
+    expect(unknown.errorResponse.errorCode).toBe(5);
+  });
+
   it("calls a unary and a server-streaming RPC with the schema from reflection", async () => {
     const auth = ["-H", `Authorization: Bearer ${t.adminKey}`];
     const orgs = JSON.parse(

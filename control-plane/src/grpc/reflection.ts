@@ -79,7 +79,8 @@ export function registerReflection(router: ConnectRouter, services: readonly Des
       case "listServices":
         return { case: "listServicesResponse", value: { service: names.map((name) => ({ name })) } };
       case "fileByFilename":
-        return fileResponse(registry.getFile(r.value.replace(/\.proto$/, "")), `file ${r.value}`);
+        // The registry keys files by their full .proto path (proto.name), as imports name them.
+        return fileResponse(registry.getFile(r.value), `file ${r.value}`);
       case "fileContainingSymbol":
         return fileResponse(fileOfSymbol(r.value), `symbol ${r.value}`);
       case "fileContainingExtension": {
