@@ -1,4 +1,5 @@
-import { envHost, envInt, envOptional, envString } from "../../lib/src/env.js";
+import { envHost, envInt, envOptional, envString, envUrl } from "../../lib/src/env.js";
+import type { OidcConfig } from "./auth/oidc.js";
 
 export interface ControlPlaneConfig {
   host: string;
@@ -15,6 +16,22 @@ export interface ControlPlaneConfig {
   heartbeatSeconds: number;
   /** Safety-net version check interval. */
   pollMs: number;
+  /** OIDC/JWT sessions for the management API; unset: API keys only. */
+  oidc: OidcConfig | undefined;
+}
+
+function oidcConfig(env: NodeJS.ProcessEnv): OidcConfig | undefined {
+  const issuer = envOptional(env, "LLM_GATEWAY_OIDC_ISSUER");
+  if (!issuer) return undefined;
+  envUrl(env, "LLM_GATEWAY_OIDC_ISSUER");
+  const jwksUrl = envOptional(env, "LLM_GATEWAY_OIDC_JWKS_URL");
+  if (jwksUrl) envUrl(env, "LLM_GATEWAY_OIDC_JWKS_URL");
+  return {
+    issuer,
+    audience: envString(env, "LLM_GATEWAY_OIDC_AUDIENCE"),
+    jwksUrl,
+    rolesClaim: envString(env, "LLM_GATEWAY_OIDC_ROLES_CLAIM", "llm_gateway_roles"),
+  };
 }
 
 /** Parses the control plane's environment once; throws ConfigError naming the bad variable. */
@@ -31,5 +48,6 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     adminKey: envOptional(env, "LLM_GATEWAY_ADMIN_KEY"),
     heartbeatSeconds: envInt(env, "LLM_GATEWAY_HEARTBEAT_SECONDS", 15, 1, 3600),
     pollMs: envInt(env, "LLM_GATEWAY_VERSION_POLL_MS", 1000, 50, 60_000),
+    oidc: oidcConfig(env),
   };
 }

@@ -1,6 +1,7 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../../lib/src/logger.js";
 import { createAuthInterceptor } from "./auth/interceptor.js";
+import { createOidcVerifier } from "./auth/oidc.js";
 import { ensureAdminKey } from "./bootstrap.js";
 import { createChangeFeed } from "./changes/change-feed.js";
 import { createTableBuilder } from "./changes/table-builder.js";
@@ -47,10 +48,17 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     tables: createTableBuilder(box),
     workers,
     heartbeatSeconds: config.heartbeatSeconds,
+    oidcIssuer: config.oidc?.issuer,
   };
   const connect = connectNodeAdapter({
     routes: registerRoutes(deps),
-    interceptors: [createAuthInterceptor(db, config.workerToken)],
+    interceptors: [
+      createAuthInterceptor(
+        db,
+        config.workerToken,
+        config.oidc ? createOidcVerifier(config.oidc, db, log) : undefined,
+      ),
+    ],
   });
   const rest = createRestTranscoder({ services: REST_SERVICES, connectHandler: connect, log });
   const server = await listenH1AndH2c(

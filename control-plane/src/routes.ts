@@ -4,6 +4,7 @@ import { AnalyticsService } from "../../proto/gen/llmgateway/v1/analytics_servic
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { AuditService } from "../../proto/gen/llmgateway/v1/audit_service_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import { MembershipService } from "../../proto/gen/llmgateway/v1/membership_service_pb.js";
 import { MetricsTokenService } from "../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { PolicyService } from "../../proto/gen/llmgateway/v1/policy_service_pb.js";
@@ -17,6 +18,7 @@ import { createAnalyticsService } from "./services/analytics.js";
 import { createApiKeyService } from "./services/api-keys.js";
 import { createAuditService } from "./services/audit.js";
 import { createCredentialService } from "./services/credentials.js";
+import { createMembershipService } from "./services/memberships.js";
 import { createMetricsTokenService } from "./services/metrics-tokens.js";
 import { createOrganizationService } from "./services/organizations.js";
 import { createPolicyService } from "./services/policies.js";
@@ -37,6 +39,7 @@ export const MANAGEMENT_SERVICES = [
   MetricsTokenService,
   PolicyService,
   PricingService,
+  MembershipService,
 ] as const;
 
 /** Every service the control plane serves, wired to its dependencies. */
@@ -52,6 +55,7 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
     router.service(MetricsTokenService, createMetricsTokenService(deps));
     router.service(PolicyService, createPolicyService(deps));
     router.service(PricingService, createPricingService(deps));
+    router.service(MembershipService, createMembershipService(deps, deps.oidcIssuer));
     router.service(WorkerService, createWorkerService(deps));
     const services = [...MANAGEMENT_SERVICES, WorkerService];
     registerReflection(router, [...services, Health]);

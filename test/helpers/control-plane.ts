@@ -23,6 +23,8 @@ export interface TestControlPlane {
 export interface TestControlPlaneOptions {
   /** Receives every log line (at debug level) instead of dropping all below warn. */
   logLines?: string[];
+  /** Extra environment for the control plane (e.g. OIDC settings). */
+  env?: Record<string, string>;
 }
 
 /** An in-process control plane on a fresh database, with a known platform-admin key. */
@@ -39,6 +41,7 @@ export async function startTestControlPlane(
       LLM_GATEWAY_WORKER_TOKEN: workerToken,
       LLM_GATEWAY_ADMIN_KEY: adminKey,
       LLM_GATEWAY_CONTROL_PLANE_PORT: "0",
+      ...options.env,
     }),
     options.logLines
       ? createLogger("test", "debug", { write: (line: string) => void options.logLines?.push(line) })

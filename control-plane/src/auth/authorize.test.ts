@@ -24,6 +24,8 @@ const PERMISSIONS: readonly Permission[] = [
   "policies.read",
   "pricing.manage",
   "pricing.read",
+  "members.manage",
+  "members.read",
 ];
 const ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER] as const;
 
@@ -45,6 +47,8 @@ const EXPECTED: Record<Permission, Record<(typeof ROLES)[number], boolean>> = {
   "policies.read": { 1: true, 2: true, 3: true, 4: true, 5: false },
   "pricing.manage": { 1: true, 2: true, 3: false, 4: false, 5: false },
   "pricing.read": { 1: true, 2: true, 3: true, 4: true, 5: false },
+  "members.manage": { 1: true, 2: true, 3: false, 4: false, 5: false },
+  "members.read": { 1: true, 2: true, 3: false, 4: false, 5: false },
 };
 
 function principal(role: Role, platformAdmin = false, orgId = ORG): Principal {

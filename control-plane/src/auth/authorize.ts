@@ -19,7 +19,9 @@ export type Permission =
   | "policies.manage"
   | "policies.read"
   | "pricing.manage"
-  | "pricing.read";
+  | "pricing.read"
+  | "members.manage"
+  | "members.read";
 
 /** The authorization table: which roles hold which permission inside their organization. */
 export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
@@ -39,6 +41,8 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
   "policies.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
   "pricing.manage": [Role.OWNER, Role.ADMIN],
   "pricing.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
+  "members.manage": [Role.OWNER, Role.ADMIN],
+  "members.read": [Role.OWNER, Role.ADMIN],
 };
 
 /**

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Interceptor } from "@connectrpc/connect";
 import { hashApiKey } from "../../../lib/src/api-key.js";
 import type { Db } from "../db/pool.js";
+import { looksLikeJwt, type OidcVerifier } from "./oidc.js";
 import { keyPrincipal, principalKey, workerKey } from "./principal.js";
 import { roleFromDb } from "./roles.js";
 
@@ -21,14 +22,15 @@ interface KeyRow {
 }
 
 /**
- * Resolves the bearer token to a principal (a gateway API key) or to the
- * worker identity (the shared worker token) and stores it in the context.
+ * Resolves the bearer token to a principal (a gateway API key, or an OIDC
+ * session token when OIDC is configured) or to the worker identity (the
+ * shared worker token) and stores it in the context.
  * Handlers decide what they require; an unknown token leaves both unset.
  */
 /** How often a key's last_used_at is written for management calls. */
 const LAST_USED_EVERY_MS = 60_000;
 
-export function createAuthInterceptor(db: Db, workerToken: string): Interceptor {
+export function createAuthInterceptor(db: Db, workerToken: string, oidc?: OidcVerifier): Interceptor {
   const workerDigest = digest(workerToken);
   const lastWritten = new Map<string, number>();
   const touch = (keyId: string) => {
@@ -47,6 +49,9 @@ export function createAuthInterceptor(db: Db, workerToken: string): Interceptor 
     if (token) {
       if (timingSafeEqual(digest(token), workerDigest)) {
         req.contextValues.set(workerKey, true);
+      } else if (oidc && looksLikeJwt(token)) {
+        const principal = await oidc.verify(token);
+        if (principal) req.contextValues.set(principalKey, principal);
       } else {
         const { rows } = await db.query<KeyRow>(
           `SELECT k.id, k.org_id, k.role, k.platform_admin FROM api_keys k JOIN organizations o ON o.id = k.org_id

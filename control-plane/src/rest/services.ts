@@ -3,6 +3,7 @@ import { AnalyticsService } from "../../../proto/gen/llmgateway/v1/analytics_ser
 import { ApiKeyService } from "../../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { AuditService } from "../../../proto/gen/llmgateway/v1/audit_service_pb.js";
 import { CredentialService } from "../../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import { MembershipService } from "../../../proto/gen/llmgateway/v1/membership_service_pb.js";
 import { MetricsTokenService } from "../../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../../proto/gen/llmgateway/v1/organization_service_pb.js";
 import { PolicyService } from "../../../proto/gen/llmgateway/v1/policy_service_pb.js";
@@ -26,4 +27,5 @@ export const REST_SERVICES: readonly DescService[] = [
   MetricsTokenService,
   PolicyService,
   PricingService,
+  MembershipService,
 ];

@@ -21,6 +21,8 @@ export interface WorkerServiceDeps extends ServiceDeps {
   tables: TableBuilder;
   workers: WorkerRegistry;
   heartbeatSeconds: number;
+  /** The configured OIDC issuer; users are keyed by it. */
+  oidcIssuer: string | undefined;
 }
 
 export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof WorkerService> {

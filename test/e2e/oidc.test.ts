@@ -1,0 +1,134 @@
+import { randomBytes } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
+import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import { MembershipService } from "../../proto/gen/llmgateway/v1/membership_service_pb.js";
+import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { startTestIdentityProvider, type TestIdentityProvider } from "../helpers/oidc-provider.js";
+
+const AUDIENCE = "llm-gateway";
+const codeOf = (err: unknown) => (err instanceof ConnectError ? Code[err.code] : String(err));
+
+/** OIDC/JWT sessions on the management API: verification, claim and stored memberships, audit actor. */
+describe("OIDC session tokens", () => {
+  let idp: TestIdentityProvider;
+  let t: TestControlPlane;
+  let slug = "";
+  let orgId = "";
+
+  beforeAll(async () => {
+    idp = await startTestIdentityProvider(AUDIENCE);
+    // No JWKS URL: the control plane discovers it from the issuer.
+    t = await startTestControlPlane({
+      env: { LLM_GATEWAY_OIDC_ISSUER: idp.issuer, LLM_GATEWAY_OIDC_AUDIENCE: AUDIENCE },
+    });
+    slug = `sso-${randomBytes(3).toString("hex")}`;
+    orgId =
+      (await t.client(OrganizationService).createOrganization({ slug, reason: "t" }, t.as(t.adminKey)))
+        .organization?.id ?? "";
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+    await idp?.close();
+  });
+
+  it("grants the roles named in the roles claim, and nothing more", async () => {
+    const token = await idp.token("alice", {
+      email: "alice@example.com",
+      llm_gateway_roles: [`${slug}:operator`],
+    });
+    const creds = t.client(CredentialService);
+    const created = await creds.createCredential(
+      { orgId, provider: "openai", name: "openai-sso", secret: "sk-sso-xxxxxxxx", reason: "via SSO" },
+      t.as(token),
+    );
+    expect(created.credential?.name).toBe("openai-sso");
+    const orgs = await t.client(OrganizationService).listOrganizations({}, t.as(token));
+    expect(orgs.organizations.map((o) => o.slug)).toEqual([slug]);
+    const denied = await t
+      .client(OrganizationService)
+      .createOrganization({ slug: "nope", reason: "t" }, t.as(token))
+      .catch((e) => e);
+    expect(codeOf(denied)).toBe("PermissionDenied");
+    const { rows } = await t.cp.db.query(
+      "SELECT a.actor, u.subject, u.email FROM audit_log a JOIN users u ON a.actor = 'user:' || u.id WHERE a.action = 'credential.create' AND a.org_id = $1",
+      [orgId],
+    );
+    expect(rows).toEqual([
+      { actor: expect.stringMatching(/^user:/), subject: "alice", email: "alice@example.com" },
+    ]);
+  });
+
+  it("uses stored memberships for users without role claims", async () => {
+    const stranger = await idp.token("bob");
+    expect(
+      codeOf(
+        await t
+          .client(CredentialService)
+          .listCredentials({ orgId }, t.as(stranger))
+          .catch((e) => e),
+      ),
+    ).toBe("PermissionDenied");
+    const members = t.client(MembershipService);
+    await members.putMember(
+      { orgId, subject: "bob", email: "bob@example.com", role: Role.ANALYST, reason: "onboarding" },
+      t.as(t.adminKey),
+    );
+    const listed = await t.client(CredentialService).listCredentials({ orgId }, t.as(stranger));
+    expect(listed.credentials).toHaveLength(1);
+    const all = await members.listMembers({ orgId }, t.as(t.adminKey));
+    expect(all.members.map((m) => [m.subject, m.role])).toEqual([["bob", Role.ANALYST]]);
+    await members.removeMember(
+      { orgId, userId: all.members[0]?.userId ?? "", reason: "offboarding" },
+      t.as(t.adminKey),
+    );
+    expect(
+      codeOf(
+        await t
+          .client(CredentialService)
+          .listCredentials({ orgId }, t.as(stranger))
+          .catch((e) => e),
+      ),
+    ).toBe("PermissionDenied");
+  });
+
+  it("makes a platform admin from the platform-admin claim value", async () => {
+    const token = await idp.token("root", { llm_gateway_roles: ["platform-admin"] });
+    const org = await t
+      .client(OrganizationService)
+      .createOrganization({ slug: `sso2-${randomBytes(3).toString("hex")}`, reason: "t" }, t.as(token));
+    expect(org.organization?.id).toBeTruthy();
+  });
+
+  it.each([
+    [
+      "a wrong audience",
+      () => idp.token("alice", { llm_gateway_roles: [`${slug}:owner`] }, { audience: "someone-else" }),
+    ],
+    [
+      "an expired token",
+      () => idp.token("alice", { llm_gateway_roles: [`${slug}:owner`] }, { expiresIn: "-1m" }),
+    ],
+    [
+      "a foreign signing key",
+      () => idp.token("alice", { llm_gateway_roles: [`${slug}:owner`] }, { foreignKey: true }),
+    ],
+    [
+      "an unsigned token (alg none)",
+      async () => {
+        const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+        const now = Math.floor(Date.now() / 1000);
+        return `${enc({ alg: "none", typ: "JWT" })}.${enc({ sub: "alice", iss: idp.issuer, aud: AUDIENCE, exp: now + 600, llm_gateway_roles: [`${slug}:owner`] })}.x`;
+      },
+    ],
+  ])("refuses %s as Unauthenticated", async (_name, make) => {
+    const err = await t
+      .client(CredentialService)
+      .listCredentials({ orgId }, t.as(await make()))
+      .catch((e) => e);
+    expect(codeOf(err)).toBe("Unauthenticated");
+  });
+});
