@@ -12,10 +12,11 @@ CREATE TABLE users (
 );
 
 CREATE TABLE memberships (
+  id uuid PRIMARY KEY,
   user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
   org_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
   role text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (user_id, org_id)
+  UNIQUE (user_id, org_id)
 );
 CREATE INDEX memberships_org ON memberships (org_id);

@@ -1,7 +1,14 @@
 import type { Queryable, Tx } from "../db/pool.js";
 
 /** The entity kinds the routing table is built from. */
-export type EntityKind = "organization" | "api_key" | "credential" | "route" | "metrics_token" | "policy";
+export type EntityKind =
+  | "organization"
+  | "api_key"
+  | "credential"
+  | "route"
+  | "metrics_token"
+  | "policy"
+  | "membership";
 
 export interface EntityRef {
   kind: EntityKind;

@@ -5,6 +5,8 @@ import {
   ApiKeyEntrySchema,
   type CredentialEntry,
   CredentialEntrySchema,
+  type MembershipEntry,
+  MembershipEntrySchema,
   type MetricsTokenEntry,
   MetricsTokenEntrySchema,
   type OrganizationEntry,
@@ -145,6 +147,24 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
     );
   }
 
+  async function memberships(db: Queryable, f: Filter): Promise<MembershipEntry[]> {
+    const [w, p] = where(f, "m.id");
+    const { rows } = await db.query(
+      `SELECT m.id, m.user_id, u.issuer, u.subject, m.org_id, m.role FROM memberships m JOIN users u ON u.id = m.user_id ${w}`,
+      p,
+    );
+    return rows.map((r) =>
+      create(MembershipEntrySchema, {
+        id: r.id,
+        userId: r.user_id,
+        issuer: r.issuer,
+        subject: r.subject,
+        orgId: r.org_id,
+        role: roleFromDb(r.role),
+      }),
+    );
+  }
+
   return {
     async snapshot(db) {
       return create(RoutingTableSchema, {
@@ -154,6 +174,7 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
         routes: await routes(db, "all"),
         metricsTokens: await metricsTokens(db, "all"),
         policies: await policies(db, "all"),
+        memberships: await memberships(db, "all"),
       });
     },
 
@@ -217,6 +238,13 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
             await policies(db, { ids }),
             (value) => ({ case: "upsertPolicy", value }),
             (value) => ({ case: "removePolicyId", value }),
+          ),
+        membership: async (ids) =>
+          diff(
+            ids,
+            await memberships(db, { ids }),
+            (value) => ({ case: "upsertMembership", value }),
+            (value) => ({ case: "removeMembershipId", value }),
           ),
       };
       const changes: TableChange[] = [];

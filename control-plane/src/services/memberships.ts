@@ -10,6 +10,7 @@ import { appendAudit, requireReason } from "../audit/audit-log.js";
 import { authorize } from "../auth/authorize.js";
 import { actorOf, requirePrincipal } from "../auth/principal.js";
 import { roleFromDb, roleToDb } from "../auth/roles.js";
+import { recordChanges } from "../changes/change-log.js";
 import { commitChange, read, type ServiceDeps } from "./deps.js";
 import { optTs } from "./mappers.js";
 import { requireText, requireUuid } from "./validate.js";
@@ -79,11 +80,14 @@ export function createMembershipService(
             [user.id, orgId],
           )
         ).rows[0];
-        await tx.query(
-          `INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3)
-           ON CONFLICT (user_id, org_id) DO UPDATE SET role = EXCLUDED.role`,
-          [user.id, orgId, role],
-        );
+        const membership = (
+          await tx.query<{ id: string }>(
+            `INSERT INTO memberships (id, user_id, org_id, role) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id, org_id) DO UPDATE SET role = EXCLUDED.role RETURNING id`,
+            [randomUUID(), user.id, orgId, role],
+          )
+        ).rows[0] as { id: string };
+        await recordChanges(tx, [{ kind: "membership", id: membership.id }]);
         await appendAudit(tx, {
           orgId,
           actor: actorOf(principal),
@@ -125,12 +129,13 @@ export function createMembershipService(
       const reason = requireReason(req.reason);
       await commitChange(deps, "member", async (tx) => {
         const removed = (
-          await tx.query<{ role: string }>(
-            "DELETE FROM memberships WHERE user_id = $1 AND org_id = $2 RETURNING role",
+          await tx.query<{ id: string; role: string }>(
+            "DELETE FROM memberships WHERE user_id = $1 AND org_id = $2 RETURNING id, role",
             [userId, orgId],
           )
         ).rows[0];
         if (!removed) throw new ConnectError("member not found", Code.NotFound);
+        await recordChanges(tx, [{ kind: "membership", id: removed.id }]);
         await appendAudit(tx, {
           orgId,
           actor: actorOf(principal),

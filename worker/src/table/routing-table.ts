@@ -3,6 +3,7 @@ import { findProvider, type ProviderInfo } from "../../../lib/src/provider-catal
 import type {
   ApiKeyEntry,
   CredentialEntry,
+  MembershipEntry,
   MetricsTokenEntry,
   OrganizationEntry,
   Policy,
@@ -13,6 +14,7 @@ import type {
 } from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
 import type { WatchRoutingTableResponse } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
 import { type CompiledRoute, compileRoute } from "./compile.js";
+import { createKeyedIndex } from "./keyed-index.js";
 
 /** A key as the hot path needs it. */
 export interface KeyRecord {
@@ -51,6 +53,12 @@ export interface RoutingTable {
   findRoute(orgId: string, model: string): CompiledRoute | undefined;
   /** The policy of a key: its own override, else its organization's default, else none. */
   policyFor(orgId: string, apiKeyId: string): Policy | undefined;
+  /** A stored membership of an OIDC user in an organization. */
+  membership(issuer: string, subject: string, orgId: string): MembershipEntry | undefined;
+  /** Organization id by slug, for enabled and disabled organizations alike. */
+  orgIdBySlug(slug: string): string | undefined;
+  /** Whether the organization exists and is enabled. */
+  isOrgActive(orgId: string): boolean;
   /** Whether a metrics scrape token (SHA-256 as a latin1 string) is valid now. */
   isMetricsToken(hash: string): boolean;
   stats(): { keys: number; credentials: number; routes: number; organizations: number };
@@ -65,42 +73,32 @@ export function createRoutingTable(): RoutingTable {
   let version = 0;
   let lastSyncAt = 0;
   const orgs = new Map<string, OrganizationEntry>();
-  const keys = new Map<string, KeyRecord>(); // by hash
-  const keyHashById = new Map<string, string>();
+  const keys = createKeyedIndex<KeyRecord>(); // by SHA-256 (latin1)
   const credentials = new Map<string, CredentialRecord>();
   const routes = new Map<string, RouteEntry>(); // by id
   const compiled = new Map<string, Map<string, CompiledRoute>>(); // org -> model -> route
-  const metricsTokens = new Map<string, { id: string; expiresAt: number }>(); // by hash
-  const policies = new Map<string, PolicyEntry>(); // by "<org>" or "<org>/<key>"
-  const policyScopeById = new Map<string, string>();
+  const metricsTokens = createKeyedIndex<{ expiresAt: number }>(); // by SHA-256 (latin1)
+  const policies = createKeyedIndex<Policy>(); // by "<org>" or "<org>/<key>"
+  const memberships = createKeyedIndex<MembershipEntry>(); // by "<issuer>\0<subject>\0<org>"
+  const orgBySlug = new Map<string, string>();
   const scopeOf = (orgId: string, apiKeyId: string) => (apiKeyId ? `${orgId}/${apiKeyId}` : orgId);
+  const hashKey = (hash: Uint8Array) => Buffer.from(hash).toString("latin1");
+  const memberKey = (issuer: string, subject: string, orgId: string) =>
+    `${issuer}\u0000${subject}\u0000${orgId}`;
 
-  function putPolicy(e: PolicyEntry): void {
-    removePolicy(e.id);
-    const scope = scopeOf(e.orgId, e.apiKeyId);
-    policies.set(scope, e);
-    policyScopeById.set(e.id, scope);
-  }
-
-  function removePolicy(id: string): void {
-    const scope = policyScopeById.get(id);
-    if (scope !== undefined) policies.delete(scope);
-    policyScopeById.delete(id);
-  }
-  const metricsHashById = new Map<string, string>();
-
-  function putMetricsToken(e: MetricsTokenEntry): void {
-    removeMetricsToken(e.id);
-    const hash = Buffer.from(e.tokenHash).toString("latin1");
-    metricsTokens.set(hash, { id: e.id, expiresAt: epochMs(e.expiresAt) });
-    metricsHashById.set(e.id, hash);
-  }
-
-  function removeMetricsToken(id: string): void {
-    const hash = metricsHashById.get(id);
-    if (hash !== undefined) metricsTokens.delete(hash);
-    metricsHashById.delete(id);
-  }
+  const putPolicy = (e: PolicyEntry) => {
+    if (e.policy) policies.put(e.id, scopeOf(e.orgId, e.apiKeyId), e.policy);
+  };
+  const putMetricsToken = (e: MetricsTokenEntry) =>
+    metricsTokens.put(e.id, hashKey(e.tokenHash), { expiresAt: epochMs(e.expiresAt) });
+  const putMembership = (e: MembershipEntry) =>
+    memberships.put(e.id, memberKey(e.issuer, e.subject, e.orgId), e);
+  const putOrganization = (e: OrganizationEntry) => {
+    const old = orgs.get(e.id);
+    if (old) orgBySlug.delete(old.slug);
+    orgs.set(e.id, e);
+    orgBySlug.set(e.slug, e.id);
+  };
 
   function setCompiled(route: RouteEntry): void {
     let byModel = compiled.get(route.orgId);
@@ -113,22 +111,6 @@ export function createRoutingTable(): RoutingTable {
 
   function removeCompiled(route: RouteEntry): void {
     compiled.get(route.orgId)?.delete(route.model);
-  }
-
-  function putKey(e: ApiKeyEntry): void {
-    removeKey(e.id);
-    const hash = Buffer.from(e.keyHash).toString("latin1");
-    const expiresAt = e.expiresAt
-      ? Number(e.expiresAt.seconds) * 1000 + e.expiresAt.nanos / 1e6
-      : Number.POSITIVE_INFINITY;
-    keys.set(hash, { id: e.id, orgId: e.orgId, userId: e.userId, expiresAt });
-    keyHashById.set(e.id, hash);
-  }
-
-  function removeKey(id: string): void {
-    const hash = keyHashById.get(id);
-    if (hash !== undefined) keys.delete(hash);
-    keyHashById.delete(id);
   }
 
   function putCredential(e: CredentialEntry): void {
@@ -155,19 +137,30 @@ export function createRoutingTable(): RoutingTable {
     });
   }
 
-  function applyChange(c: TableChange, touchedCredentials: Set<string>): void {
+  function applyChange(change: TableChange["change"], touchedCredentials: Set<string>): void {
+    const c = { change };
     switch (c.change.case) {
       case "upsertOrganization":
-        orgs.set(c.change.value.id, c.change.value);
+        putOrganization(c.change.value);
         break;
-      case "removeOrganizationId":
+      case "removeOrganizationId": {
+        const old = orgs.get(c.change.value);
+        if (old) orgBySlug.delete(old.slug);
         orgs.delete(c.change.value);
         break;
-      case "upsertApiKey":
-        putKey(c.change.value);
+      }
+      case "upsertApiKey": {
+        const e = c.change.value;
+        keys.put(e.id, hashKey(e.keyHash), {
+          id: e.id,
+          orgId: e.orgId,
+          userId: e.userId,
+          expiresAt: epochMs(e.expiresAt),
+        });
         break;
+      }
       case "removeApiKeyId":
-        removeKey(c.change.value);
+        keys.remove(c.change.value);
         break;
       case "upsertCredential":
         putCredential(c.change.value);
@@ -188,13 +181,19 @@ export function createRoutingTable(): RoutingTable {
         putPolicy(c.change.value);
         break;
       case "removePolicyId":
-        removePolicy(c.change.value);
+        policies.remove(c.change.value);
         break;
       case "upsertMetricsToken":
         putMetricsToken(c.change.value);
         break;
       case "removeMetricsTokenId":
-        removeMetricsToken(c.change.value);
+        metricsTokens.remove(c.change.value);
+        break;
+      case "upsertMembership":
+        putMembership(c.change.value);
+        break;
+      case "removeMembershipId":
+        memberships.remove(c.change.value);
         break;
       case "removeRouteId": {
         const old = routes.get(c.change.value);
@@ -205,26 +204,21 @@ export function createRoutingTable(): RoutingTable {
     }
   }
 
+  /** A snapshot replaces everything, through the same upserts deltas use. */
   function loadSnapshot(t: RoutingTableMessage): void {
-    orgs.clear();
-    keys.clear();
-    keyHashById.clear();
-    credentials.clear();
-    routes.clear();
-    compiled.clear();
-    metricsTokens.clear();
-    metricsHashById.clear();
-    policies.clear();
-    policyScopeById.clear();
-    for (const p of t.policies) putPolicy(p);
-    for (const m of t.metricsTokens) putMetricsToken(m);
-    for (const o of t.organizations) orgs.set(o.id, o);
-    for (const k of t.apiKeys) putKey(k);
-    for (const c of t.credentials) putCredential(c);
-    for (const r of t.routes) {
-      routes.set(r.id, r);
-      setCompiled(r);
-    }
+    for (const index of [orgs, orgBySlug, credentials, routes, compiled]) index.clear();
+    for (const index of [keys, metricsTokens, policies, memberships]) index.clear();
+    const touched = new Set<string>();
+    const upserts: Array<TableChange["change"]> = [
+      ...t.organizations.map((value) => ({ case: "upsertOrganization" as const, value })),
+      ...t.apiKeys.map((value) => ({ case: "upsertApiKey" as const, value })),
+      ...t.credentials.map((value) => ({ case: "upsertCredential" as const, value })),
+      ...t.routes.map((value) => ({ case: "upsertRoute" as const, value })),
+      ...t.metricsTokens.map((value) => ({ case: "upsertMetricsToken" as const, value })),
+      ...t.policies.map((value) => ({ case: "upsertPolicy" as const, value })),
+      ...t.memberships.map((value) => ({ case: "upsertMembership" as const, value })),
+    ];
+    for (const change of upserts) applyChange(change, touched);
   }
 
   return {
@@ -241,7 +235,7 @@ export function createRoutingTable(): RoutingTable {
         loadSnapshot(payload.value);
       } else if (payload.case === "delta") {
         const touched = new Set<string>();
-        for (const c of payload.value.changes) applyChange(c, touched);
+        for (const c of payload.value.changes) applyChange(c.change, touched);
         if (touched.size > 0) {
           for (const r of routes.values()) {
             if (r.targets.some((t) => touched.has(t.credentialId))) setCompiled(r);
@@ -264,8 +258,11 @@ export function createRoutingTable(): RoutingTable {
       return compiled.get(orgId)?.get(model);
     },
     policyFor(orgId, apiKeyId) {
-      return (policies.get(scopeOf(orgId, apiKeyId)) ?? policies.get(orgId))?.policy;
+      return policies.get(scopeOf(orgId, apiKeyId)) ?? policies.get(orgId);
     },
+    membership: (issuer, subject, orgId) => memberships.get(memberKey(issuer, subject, orgId)),
+    orgIdBySlug: (slug) => orgBySlug.get(slug),
+    isOrgActive: (orgId) => orgs.get(orgId)?.disabled === false,
     isMetricsToken(hash) {
       const token = metricsTokens.get(hash);
       return token !== undefined && token.expiresAt > Date.now();
