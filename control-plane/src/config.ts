@@ -1,5 +1,5 @@
-import { envHost, envInt, envOptional, envString, envUrl } from "../../lib/src/env.js";
-import type { OidcConfig } from "./auth/oidc.js";
+import { envHost, envInt, envOptional, envString } from "../../lib/src/env.js";
+import { type OidcConfig, oidcConfigFromEnv } from "../../lib/src/oidc.js";
 
 export interface ControlPlaneConfig {
   host: string;
@@ -20,20 +20,6 @@ export interface ControlPlaneConfig {
   oidc: OidcConfig | undefined;
 }
 
-function oidcConfig(env: NodeJS.ProcessEnv): OidcConfig | undefined {
-  const issuer = envOptional(env, "LLM_GATEWAY_OIDC_ISSUER");
-  if (!issuer) return undefined;
-  envUrl(env, "LLM_GATEWAY_OIDC_ISSUER");
-  const jwksUrl = envOptional(env, "LLM_GATEWAY_OIDC_JWKS_URL");
-  if (jwksUrl) envUrl(env, "LLM_GATEWAY_OIDC_JWKS_URL");
-  return {
-    issuer,
-    audience: envString(env, "LLM_GATEWAY_OIDC_AUDIENCE"),
-    jwksUrl,
-    rolesClaim: envString(env, "LLM_GATEWAY_OIDC_ROLES_CLAIM", "llm_gateway_roles"),
-  };
-}
-
 /** Parses the control plane's environment once; throws ConfigError naming the bad variable. */
 export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
   const databaseUrl = envOptional(env, "DATABASE_URL");
@@ -48,6 +34,6 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     adminKey: envOptional(env, "LLM_GATEWAY_ADMIN_KEY"),
     heartbeatSeconds: envInt(env, "LLM_GATEWAY_HEARTBEAT_SECONDS", 15, 1, 3600),
     pollMs: envInt(env, "LLM_GATEWAY_VERSION_POLL_MS", 1000, 50, 60_000),
-    oidc: oidcConfig(env),
+    oidc: oidcConfigFromEnv(env),
   };
 }

@@ -1,10 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../lib/src/logger.js";
+import { type MockProvider, startMockProvider } from "../../mock-provider/src/server.js";
 import { Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { MembershipService } from "../../proto/gen/llmgateway/v1/membership_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
+import { loadWorkerConfig } from "../../worker/src/config.js";
+import { startWorker, type Worker } from "../../worker/src/main.js";
 import { startTestControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { startTestIdentityProvider, type TestIdentityProvider } from "../helpers/oidc-provider.js";
 
@@ -130,5 +136,132 @@ describe("OIDC session tokens", () => {
       .listCredentials({ orgId }, t.as(await make()))
       .catch((e) => e);
     expect(codeOf(err)).toBe("Unauthenticated");
+  });
+});
+
+describe("OIDC session token as the OpenAI api_key", () => {
+  let idp: TestIdentityProvider;
+  let t: TestControlPlane;
+  let mock: MockProvider;
+  let worker: Worker;
+  const orgs: Record<string, string> = {};
+  const slugs = {
+    a: `inf-a-${randomBytes(3).toString("hex")}`,
+    b: `inf-b-${randomBytes(3).toString("hex")}`,
+  };
+  const oidcEnv = () => ({ LLM_GATEWAY_OIDC_ISSUER: idp.issuer, LLM_GATEWAY_OIDC_AUDIENCE: AUDIENCE });
+
+  beforeAll(async () => {
+    idp = await startTestIdentityProvider(AUDIENCE);
+    t = await startTestControlPlane({ env: oidcEnv() });
+    mock = await startMockProvider({});
+    const admin = t.as(t.adminKey);
+    for (const [name, slug] of Object.entries(slugs)) {
+      const orgId =
+        (await t.client(OrganizationService).createOrganization({ slug, reason: "t" }, admin)).organization
+          ?.id ?? "";
+      orgs[name] = orgId;
+      const cred = await t.client(CredentialService).createCredential(
+        {
+          orgId,
+          provider: "openai-compatible",
+          name: "mock",
+          settings: { baseUrl: mock.url },
+          reason: "t",
+        },
+        admin,
+      );
+      await t.client(RouteService).putRoute(
+        {
+          orgId,
+          model: "chat",
+          targets: [{ credentialId: cred.credential?.id ?? "", upstreamModel: `model-${name}` }],
+          reason: "t",
+        },
+        admin,
+      );
+    }
+    worker = await startWorker(
+      loadWorkerConfig({
+        ...oidcEnv(),
+        LLM_GATEWAY_CONTROL_PLANE_URL: t.cp.url,
+        LLM_GATEWAY_WORKER_TOKEN: t.workerToken,
+        LLM_GATEWAY_WORKER_PORT: "0",
+      }),
+      createLogger("worker", "warn"),
+    );
+    await worker.sync.ready;
+  }, 60_000);
+
+  afterAll(async () => {
+    await worker?.close();
+    await mock?.close();
+    await t?.close();
+    await idp?.close();
+  });
+
+  const client = (apiKey: string, org?: string) =>
+    new OpenAI({
+      baseURL: `${worker.url}/v1`,
+      apiKey,
+      maxRetries: 0,
+      ...(org ? { defaultHeaders: { "x-llm-gateway-organization": org } } : {}),
+    });
+  const chat = (c: OpenAI) =>
+    c.chat.completions.create({ model: "chat", messages: [{ role: "user", content: "hi" }] });
+
+  it("serves a user whose roles claim names one organization", async () => {
+    const token = await idp.token("carol", { llm_gateway_roles: [`${slugs.a}:member`] });
+    expect((await chat(client(token))).model).toBe("model-a");
+  });
+
+  it("asks a user of several organizations to name one, and serves the one named", async () => {
+    const token = await idp.token("dave", { llm_gateway_roles: [`${slugs.a}:member`, `${slugs.b}:member`] });
+    await expect(chat(client(token))).rejects.toMatchObject({ status: 400, code: "invalid_request" });
+    expect((await chat(client(token, slugs.b))).model).toBe("model-b");
+    const other = await idp.token("erin", { llm_gateway_roles: [`${slugs.a}:member`] });
+    await expect(chat(client(other, slugs.b))).rejects.toMatchObject({
+      status: 403,
+      code: "permission_denied",
+    });
+  });
+
+  it("follows stored memberships as they change, without a restart", async () => {
+    const token = await idp.token("frank");
+    await expect(chat(client(token))).rejects.toMatchObject({ status: 403 });
+    const members = t.client(MembershipService);
+    const added = await members.putMember(
+      { orgId: orgs.a ?? "", subject: "frank", role: Role.MEMBER, reason: "t" },
+      t.as(t.adminKey),
+    );
+    const served = async () =>
+      chat(client(token)).then(
+        () => true,
+        () => false,
+      );
+    const start = performance.now();
+    while (!(await served())) {
+      if (performance.now() - start > 1000) throw new Error("membership did not reach the worker within 1 s");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await members.removeMember(
+      { orgId: orgs.a ?? "", userId: added.member?.userId ?? "", reason: "t" },
+      t.as(t.adminKey),
+    );
+    const removedAt = performance.now();
+    while (await served()) {
+      if (performance.now() - removedAt > 1000)
+        throw new Error("removal did not reach the worker within 1 s");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+
+  it("refuses tokens that do not verify", async () => {
+    const forged = await idp.token(
+      "carol",
+      { llm_gateway_roles: [`${slugs.a}:member`] },
+      { foreignKey: true },
+    );
+    await expect(chat(client(forged))).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
   });
 });

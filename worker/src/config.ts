@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { envHost, envInt, envString, envUrl } from "../../lib/src/env.js";
+import { type OidcConfig, oidcConfigFromEnv } from "../../lib/src/oidc.js";
 
 export interface WorkerConfig {
   host: string;
@@ -15,6 +16,8 @@ export interface WorkerConfig {
   upstreamBodyTimeoutMs: number;
   /** How long SIGTERM waits for in-flight requests before exiting. */
   drainTimeoutMs: number;
+  /** OIDC session tokens accepted as the api_key; unset: gateway keys only. */
+  oidc: OidcConfig | undefined;
 }
 
 /** Parses the worker's environment once; throws ConfigError naming the bad variable. */
@@ -35,5 +38,6 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     upstreamHeadersTimeoutMs: envInt(env, "LLM_GATEWAY_UPSTREAM_HEADERS_TIMEOUT_MS", 300_000, 1),
     upstreamBodyTimeoutMs: envInt(env, "LLM_GATEWAY_UPSTREAM_BODY_TIMEOUT_MS", 300_000, 1),
     drainTimeoutMs: envInt(env, "LLM_GATEWAY_DRAIN_TIMEOUT_MS", 30_000, 0),
+    oidc: oidcConfigFromEnv(env),
   };
 }

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "../../lib/src/logger.js";
 import type { WorkerConfig } from "./config.js";
 import { createWorkerServer } from "./http/server.js";
+import { createSessionAuthenticator } from "./http/session.js";
 import { createRoutingTable, type RoutingTable } from "./table/routing-table.js";
 import { startTableSync, type TableSync } from "./table/table-client.js";
 import { createPools } from "./upstream/pools.js";
@@ -49,6 +50,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
     usage,
     log,
     maxBodyBytes: config.maxBodyBytes,
+    sessions: config.oidc ? createSessionAuthenticator(config.oidc, table) : undefined,
     isReady: () => !draining && table.version > 0,
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Interceptor } from "@connectrpc/connect";
 import { hashApiKey } from "../../../lib/src/api-key.js";
+import { looksLikeJwt } from "../../../lib/src/oidc.js";
 import type { Db } from "../db/pool.js";
-import { looksLikeJwt, type OidcVerifier } from "./oidc.js";
+import type { OidcVerifier } from "./oidc.js";
 import { keyPrincipal, principalKey, workerKey } from "./principal.js";
 import { roleFromDb } from "./roles.js";
 

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { authenticate } from "../http/auth.js";
+import { looksLikeJwt } from "../../../lib/src/oidc.js";
+import { authenticate, presentedKey } from "../http/auth.js";
 import { parseJsonObject, readBody } from "../http/body.js";
 import { GatewayError, sendError } from "../http/errors.js";
+import type { SessionAuthenticator } from "../http/session.js";
 import { ADAPTERS } from "../providers/registry.js";
 import type { Usage } from "../providers/types.js";
 import { pickTarget } from "../table/compile.js";
@@ -16,6 +18,8 @@ export interface ChatDeps {
   pools: Pools;
   usage: UsageReporter;
   maxBodyBytes: number;
+  /** OIDC session tokens as the api_key; undefined when OIDC is not configured. */
+  sessions: SessionAuthenticator | undefined;
 }
 
 const SSE_HEADERS = {
@@ -113,7 +117,11 @@ export function createChatHandler(deps: ChatDeps) {
     try {
       if (deps.table.version === 0)
         throw new GatewayError("gateway_not_ready", "the gateway has no routing table yet");
-      key = authenticate(req, deps.table);
+      const token = deps.sessions ? presentedKey(req) : undefined;
+      key =
+        deps.sessions && token && looksLikeJwt(token)
+          ? await deps.sessions.authenticate(req, token)
+          : authenticate(req, deps.table);
       const body = parseJsonObject(await readBody(req, deps.maxBodyBytes));
       const { model, stream } = validate(body);
       account.model = model;

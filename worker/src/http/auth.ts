@@ -4,7 +4,7 @@ import type { KeyRecord, RoutingTable } from "../table/routing-table.js";
 import { GatewayError } from "./errors.js";
 
 /** The OpenAI api_key arrives as a bearer token; Anthropic-style clients send x-api-key. */
-function presentedKey(req: IncomingMessage): string | undefined {
+export function presentedKey(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
   if (auth && auth.length > 7 && auth.charCodeAt(6) === 32 && /^bearer$/i.test(auth.slice(0, 6))) {
     return auth.slice(7).trim();

@@ -20,6 +20,7 @@ interface ErrorSpec {
  */
 export const ERROR_CODES = {
   invalid_api_key: { status: 401, type: "authentication_error" },
+  permission_denied: { status: 403, type: "permission_error" },
   not_found: { status: 404, type: "not_found_error" },
   method_not_allowed: { status: 405, type: "invalid_request_error" },
   invalid_json: { status: 400, type: "invalid_request_error" },

@@ -53,8 +53,8 @@ export interface RoutingTable {
   findRoute(orgId: string, model: string): CompiledRoute | undefined;
   /** The policy of a key: its own override, else its organization's default, else none. */
   policyFor(orgId: string, apiKeyId: string): Policy | undefined;
-  /** A stored membership of an OIDC user in an organization. */
-  membership(issuer: string, subject: string, orgId: string): MembershipEntry | undefined;
+  /** The stored memberships of an OIDC user (by issuer and subject). */
+  membershipsOf(issuer: string, subject: string): MembershipEntry[];
   /** Organization id by slug, for enabled and disabled organizations alike. */
   orgIdBySlug(slug: string): string | undefined;
   /** Whether the organization exists and is enabled. */
@@ -79,7 +79,8 @@ export function createRoutingTable(): RoutingTable {
   const compiled = new Map<string, Map<string, CompiledRoute>>(); // org -> model -> route
   const metricsTokens = createKeyedIndex<{ expiresAt: number }>(); // by SHA-256 (latin1)
   const policies = createKeyedIndex<Policy>(); // by "<org>" or "<org>/<key>"
-  const memberships = createKeyedIndex<MembershipEntry>(); // by "<issuer>\0<subject>\0<org>"
+  const memberships = new Map<string, MembershipEntry>(); // by id
+  const bySubject = new Map<string, Map<string, MembershipEntry>>(); // "<issuer>\0<subject>" -> id -> entry
   const orgBySlug = new Map<string, string>();
   const scopeOf = (orgId: string, apiKeyId: string) => (apiKeyId ? `${orgId}/${apiKeyId}` : orgId);
   const hashKey = (hash: Uint8Array) => Buffer.from(hash).toString("latin1");
@@ -91,8 +92,27 @@ export function createRoutingTable(): RoutingTable {
   };
   const putMetricsToken = (e: MetricsTokenEntry) =>
     metricsTokens.put(e.id, hashKey(e.tokenHash), { expiresAt: epochMs(e.expiresAt) });
-  const putMembership = (e: MembershipEntry) =>
-    memberships.put(e.id, memberKey(e.issuer, e.subject, e.orgId), e);
+  function putMembership(e: MembershipEntry): void {
+    removeMembership(e.id);
+    const subject = `${e.issuer}\u0000${e.subject}`;
+    memberships.set(e.id, e);
+    let group = bySubject.get(subject);
+    if (!group) {
+      group = new Map();
+      bySubject.set(subject, group);
+    }
+    group.set(e.id, e);
+  }
+
+  function removeMembership(id: string): void {
+    const old = memberships.get(id);
+    if (!old) return;
+    memberships.delete(id);
+    const subject = `${old.issuer}\u0000${old.subject}`;
+    const group = bySubject.get(subject);
+    group?.delete(id);
+    if (group?.size === 0) bySubject.delete(subject);
+  }
   const putOrganization = (e: OrganizationEntry) => {
     const old = orgs.get(e.id);
     if (old) orgBySlug.delete(old.slug);
@@ -193,7 +213,7 @@ export function createRoutingTable(): RoutingTable {
         putMembership(c.change.value);
         break;
       case "removeMembershipId":
-        memberships.remove(c.change.value);
+        removeMembership(c.change.value);
         break;
       case "removeRouteId": {
         const old = routes.get(c.change.value);
@@ -206,8 +226,9 @@ export function createRoutingTable(): RoutingTable {
 
   /** A snapshot replaces everything, through the same upserts deltas use. */
   function loadSnapshot(t: RoutingTableMessage): void {
-    for (const index of [orgs, orgBySlug, credentials, routes, compiled]) index.clear();
-    for (const index of [keys, metricsTokens, policies, memberships]) index.clear();
+    for (const index of [orgs, orgBySlug, credentials, routes, compiled, memberships, bySubject])
+      index.clear();
+    for (const index of [keys, metricsTokens, policies]) index.clear();
     const touched = new Set<string>();
     const upserts: Array<TableChange["change"]> = [
       ...t.organizations.map((value) => ({ case: "upsertOrganization" as const, value })),
@@ -260,7 +281,7 @@ export function createRoutingTable(): RoutingTable {
     policyFor(orgId, apiKeyId) {
       return policies.get(scopeOf(orgId, apiKeyId)) ?? policies.get(orgId);
     },
-    membership: (issuer, subject, orgId) => memberships.get(memberKey(issuer, subject, orgId)),
+    membershipsOf: (issuer, subject) => [...(bySubject.get(`${issuer}\u0000${subject}`)?.values() ?? [])],
     orgIdBySlug: (slug) => orgBySlug.get(slug),
     isOrgActive: (orgId) => orgs.get(orgId)?.disabled === false,
     isMetricsToken(hash) {
