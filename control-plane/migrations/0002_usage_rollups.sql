@@ -27,7 +27,7 @@ CREATE TABLE usage_latency_minute (
   PRIMARY KEY (org_id, minute, bucket)
 );
 
--- Breakdowns by high-cardinality dimensions ('credential', 'api_key'): whole
+-- Breakdowns by high-cardinality dimensions ('credential', 'api_key', 'user'): whole
 -- hours come from the hourly table, the partial hours at a range's edges from
 -- the minute table.
 CREATE TABLE usage_rollup_minute_by (

@@ -45,6 +45,7 @@ describe("AnalyticsService", () => {
       startedAt: timestampFromDate(new Date(BASE + (i % 10) * 60_000 + 1000)),
       durationMs: i % 10 < 7 ? 10 : 200,
       credentialId: credentials[i % 2] ?? "",
+      userId: i < 100 ? "user-heavy" : "",
     }));
     const worker = t.client(WorkerService);
     const auth = t.as(t.workerToken);
@@ -110,6 +111,16 @@ describe("AnalyticsService", () => {
       expect(res.rows.map((r) => r.key).sort()).toEqual([...credentials].sort());
       expect(res.rows.map((r) => r.requests)).toEqual(counts);
     }
+  });
+
+  it("breaks down by user", async () => {
+    const byUser = await t
+      .client(AnalyticsService)
+      .getBreakdown({ orgId, range, dimension: Dimension.USER }, t.as(analyst));
+    expect(byUser.rows.map((r) => [r.key, r.requests])).toEqual([
+      ["", 900n],
+      ["user-heavy", 100n],
+    ]);
   });
 
   it("answers time series per step and per dimension", async () => {

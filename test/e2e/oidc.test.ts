@@ -4,6 +4,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../lib/src/logger.js";
 import { type MockProvider, startMockProvider } from "../../mock-provider/src/server.js";
+import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { MembershipService } from "../../proto/gen/llmgateway/v1/membership_service_pb.js";
@@ -99,6 +100,17 @@ describe("OIDC session tokens", () => {
           .catch((e) => e),
       ),
     ).toBe("PermissionDenied");
+  });
+
+  it("records the signed-in user as the owner of keys they create", async () => {
+    const token = await idp.token("grace", { llm_gateway_roles: [`${slug}:admin`] });
+    const created = await t
+      .client(ApiKeyService)
+      .createApiKey({ orgId, name: "grace's notebook", role: Role.MEMBER, reason: "t" }, t.as(token));
+    const { rows } = await t.cp.db.query<{ id: string }>("SELECT id FROM users WHERE subject = 'grace'");
+    expect(created.apiKey?.ownerUserId).toBe(rows[0]?.id);
+    const listed = await t.client(ApiKeyService).listApiKeys({ orgId }, t.as(token));
+    expect(listed.apiKeys.find((k) => k.id === created.apiKey?.id)?.ownerUserId).toBe(rows[0]?.id);
   });
 
   it("makes a platform admin from the platform-admin claim value", async () => {

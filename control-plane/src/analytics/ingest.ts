@@ -25,12 +25,13 @@ export async function ingestUsageRows(db: Queryable, rows: readonly UsageRow[]):
     `WITH ins AS (
        INSERT INTO usage_events SELECT * FROM jsonb_populate_recordset(NULL::usage_events, $1::jsonb)
        ON CONFLICT (request_id) DO NOTHING
-       RETURNING org_id, started_at, provider, served_model, credential_id, api_key_id, status_code,
+       RETURNING org_id, started_at, provider, served_model, credential_id, api_key_id, user_id, status_code,
                  prompt_tokens, completion_tokens, cached_tokens, duration_ms
      ),
      dims AS (
        SELECT ins.*, d.dimension, d.value FROM ins CROSS JOIN LATERAL (VALUES
-         ('credential', coalesce(credential_id::text, '')), ('api_key', coalesce(api_key_id::text, ''))
+         ('credential', coalesce(credential_id::text, '')), ('api_key', coalesce(api_key_id::text, '')),
+         ('user', user_id)
        ) AS d(dimension, value)
      ),
      by_model AS (

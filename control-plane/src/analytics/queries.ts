@@ -8,7 +8,7 @@ export interface Range {
 }
 
 /** Low-cardinality dimensions are columns of usage_rollup_minute; the others live in the *_by tables. */
-export type DimensionColumn = "provider" | "model" | "credential" | "api_key";
+export type DimensionColumn = "provider" | "model" | "credential" | "api_key" | "user";
 const isColumn = (d: DimensionColumn): d is "provider" | "model" => d === "provider" || d === "model";
 const HOUR = 3600_000;
 

@@ -29,6 +29,7 @@ const COLUMNS: Partial<Record<Dimension, DimensionColumn>> = {
   [Dimension.MODEL]: "model",
   [Dimension.CREDENTIAL]: "credential",
   [Dimension.API_KEY]: "api_key",
+  [Dimension.USER]: "user",
 };
 
 const METRICS: Partial<Record<Metric, SeriesMetric>> = {
@@ -59,7 +60,7 @@ function dimensionColumn(d: Dimension, field: string): DimensionColumn {
   const column = COLUMNS[d];
   if (!column)
     throw new ConnectError(
-      `${field} must be one of PROVIDER, MODEL, CREDENTIAL, API_KEY`,
+      `${field} must be one of PROVIDER, MODEL, CREDENTIAL, API_KEY, USER`,
       Code.InvalidArgument,
     );
   return column;

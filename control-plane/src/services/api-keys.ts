@@ -28,9 +28,10 @@ interface KeyRow {
   expires_at: Date | null;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  user_id: string | null;
 }
 
-const COLUMNS = "id, org_id, name, prefix, role, created_at, expires_at, revoked_at, last_used_at";
+const COLUMNS = "id, org_id, name, prefix, role, created_at, expires_at, revoked_at, last_used_at, user_id";
 
 function toProto(r: KeyRow): ApiKey {
   return create(ApiKeySchema, {
@@ -43,6 +44,7 @@ function toProto(r: KeyRow): ApiKey {
     ...optTs("expiresAt", r.expires_at),
     ...optTs("revokedAt", r.revoked_at),
     ...optTs("lastUsedAt", r.last_used_at),
+    ownerUserId: r.user_id ?? "",
   });
 }
 
@@ -62,14 +64,16 @@ export interface NewKey {
   expiresAt?: Date | null;
   /** Use this key instead of generating one (bootstrap from LLM_GATEWAY_ADMIN_KEY). */
   key?: string;
+  /** The user creating the key, when signed in with a session token. */
+  ownerUserId?: string | null;
 }
 
 /** Inserts a key and returns the row and the full key (shown once). */
 export async function insertApiKey(db: Queryable, k: NewKey): Promise<{ row: KeyRow; key: string }> {
   const key = k.key ?? generateApiKey();
   const { rows } = await db.query<KeyRow>(
-    `INSERT INTO api_keys (id, org_id, name, prefix, key_hash, role, platform_admin, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    `INSERT INTO api_keys (id, org_id, name, prefix, key_hash, role, platform_admin, expires_at, user_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
     [
       randomUUID(),
       k.orgId,
@@ -79,6 +83,7 @@ export async function insertApiKey(db: Queryable, k: NewKey): Promise<{ row: Key
       k.role,
       k.platformAdmin ?? false,
       k.expiresAt ?? null,
+      k.ownerUserId ?? null,
     ],
   );
   return { row: rows[0] as KeyRow, key };
@@ -129,7 +134,13 @@ export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKe
         throw new ConnectError("expires_at must be in the future", Code.InvalidArgument);
       }
       const { row, key } = await commitChange(deps, "API key", async (tx) => {
-        const created = await insertApiKey(tx, { orgId, name, role, expiresAt });
+        const created = await insertApiKey(tx, {
+          orgId,
+          name,
+          role,
+          expiresAt,
+          ownerUserId: principal.kind === "user" ? principal.id : null,
+        });
         await appendAudit(tx, {
           orgId,
           actor: actorOf(principal),
@@ -215,6 +226,7 @@ export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKe
           role: old.role,
           platformAdmin,
           expiresAt: old.expires_at,
+          ownerUserId: old.user_id,
         });
         const previous = (
           await tx.query<KeyRow>(
