@@ -82,6 +82,7 @@ for (let done = 0; done < EVENTS; done += BATCH) {
       attempts: 1,
       routing_version: 1,
       worker_id: "bench",
+      estimated_cost_usd: 0.0004,
       ingested_at: new Date().toISOString(),
     });
   }

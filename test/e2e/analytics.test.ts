@@ -45,6 +45,7 @@ describe("AnalyticsService", () => {
       startedAt: timestampFromDate(new Date(BASE + (i % 10) * 60_000 + 1000)),
       durationMs: i % 10 < 7 ? 10 : 200,
       credentialId: credentials[i % 2] ?? "",
+      estimatedCostUsd: 0.002,
       userId: i < 100 ? "user-heavy" : "",
     }));
     const worker = t.client(WorkerService);
@@ -59,6 +60,7 @@ describe("AnalyticsService", () => {
 
   it("overview counts each event once, with errors, tokens and latency percentiles", async () => {
     const o = await t.client(AnalyticsService).getOverview({ orgId, range }, t.as(analyst));
+    expect(o.estimatedCostUsd).toBeCloseTo(1000 * 0.002, 9);
     expect(o).toMatchObject({ requests: 1000n, errors: 10n, promptTokens: 10_000n, completionTokens: 5000n });
     expect(o.errorRate).toBeCloseTo(0.01, 6);
     expect(o.requestsPerSecond).toBeCloseTo(1000 / 600, 6);

@@ -73,6 +73,35 @@ describe("IngestUsage", () => {
     expect(rows[0]?.last_used_at.getTime()).toBeGreaterThanOrEqual(when.getTime() - 1);
   });
 
+  it("prices events at ingest: the organization's override, else the catalog, else nothing", async () => {
+    const priced = (provider: string, servedModel: string) => ({
+      ...event(randomUUID()),
+      provider,
+      servedModel,
+      promptTokens: 1_000_000n,
+      completionTokens: 100_000n,
+    });
+    const events = [
+      priced("openai", "gpt-4o-mini"),
+      priced("groq", "llama-3.1-8b-instant"),
+      priced("openai", "unknown-model"),
+    ];
+    await cp.db.query(
+      `INSERT INTO price_overrides (org_id, provider, model, input_per_million, output_per_million, cached_input_per_million, effective_from)
+       VALUES ($1, 'groq', 'llama-3.1-8b-instant', 1, 2, 1, '2026-01-01')`,
+      [cp.bootstrapOrgId],
+    );
+    await client().ingestUsage({ workerId: "w1", events }, auth());
+    const { rows } = await cp.db.query<{ request_id: string; estimated_cost_usd: number }>(
+      "SELECT request_id, estimated_cost_usd FROM usage_events WHERE request_id = ANY($1)",
+      [events.map((e) => e.requestId)],
+    );
+    const cost = new Map(rows.map((r) => [r.request_id, r.estimated_cost_usd]));
+    expect(cost.get(events[0]?.requestId ?? "")).toBeCloseTo(0.15 + 0.1 * 0.6, 9); // catalog
+    expect(cost.get(events[1]?.requestId ?? "")).toBeCloseTo(1 + 0.1 * 2, 9); // override
+    expect(cost.get(events[2]?.requestId ?? "")).toBe(0); // unknown model: not guessed
+  });
+
   it("refuses callers without the worker token", async () => {
     await expect(client().ingestUsage({ workerId: "w1", events: [event(randomUUID())] })).rejects.toSatisfy(
       (err) => err instanceof ConnectError && err.code === Code.Unauthenticated,

@@ -5,7 +5,7 @@ import { bucketSql } from "./buckets.js";
 export type UsageRow = Record<string, string | number | boolean | null>;
 
 const SUMS = `count(*), count(*) FILTER (WHERE status_code >= 400),
-  sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(duration_ms)`;
+  sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(duration_ms), sum(estimated_cost_usd)`;
 
 /** ON CONFLICT clause adding the new sums to an existing rollup row aliased r. */
 const ADD = `requests = r.requests + EXCLUDED.requests,
@@ -13,7 +13,8 @@ const ADD = `requests = r.requests + EXCLUDED.requests,
   prompt_tokens = r.prompt_tokens + EXCLUDED.prompt_tokens,
   completion_tokens = r.completion_tokens + EXCLUDED.completion_tokens,
   cached_tokens = r.cached_tokens + EXCLUDED.cached_tokens,
-  duration_ms_sum = r.duration_ms_sum + EXCLUDED.duration_ms_sum`;
+  duration_ms_sum = r.duration_ms_sum + EXCLUDED.duration_ms_sum,
+  cost_usd = r.cost_usd + EXCLUDED.cost_usd`;
 
 /**
  * Stores usage events, folds the newly stored ones into the rollups and
@@ -26,7 +27,7 @@ export async function ingestUsageRows(db: Queryable, rows: readonly UsageRow[]):
        INSERT INTO usage_events SELECT * FROM jsonb_populate_recordset(NULL::usage_events, $1::jsonb)
        ON CONFLICT (request_id) DO NOTHING
        RETURNING org_id, started_at, provider, served_model, credential_id, api_key_id, user_id, status_code,
-                 prompt_tokens, completion_tokens, cached_tokens, duration_ms
+                 prompt_tokens, completion_tokens, cached_tokens, duration_ms, estimated_cost_usd
      ),
      dims AS (
        SELECT ins.*, d.dimension, d.value FROM ins CROSS JOIN LATERAL (VALUES

@@ -19,11 +19,13 @@ export interface Totals {
   completionTokens: number;
   cachedTokens: number;
   durationMsSum: number;
+  costUsd: number;
 }
 
 const TOTALS = `coalesce(sum(requests), 0)::float8 AS requests, coalesce(sum(errors), 0)::float8 AS errors,
   coalesce(sum(prompt_tokens), 0)::float8 AS prompt_tokens, coalesce(sum(completion_tokens), 0)::float8 AS completion_tokens,
-  coalesce(sum(cached_tokens), 0)::float8 AS cached_tokens, coalesce(sum(duration_ms_sum), 0)::float8 AS duration_ms_sum`;
+  coalesce(sum(cached_tokens), 0)::float8 AS cached_tokens, coalesce(sum(duration_ms_sum), 0)::float8 AS duration_ms_sum,
+  coalesce(sum(cost_usd), 0)::float8 AS cost_usd`;
 const IN_RANGE = "org_id = $1 AND minute >= $2 AND minute < $3";
 
 interface TotalsRow {
@@ -33,6 +35,7 @@ interface TotalsRow {
   completion_tokens: number;
   cached_tokens: number;
   duration_ms_sum: number;
+  cost_usd: number;
 }
 
 const toTotals = (r: TotalsRow | undefined): Totals => ({
@@ -42,6 +45,7 @@ const toTotals = (r: TotalsRow | undefined): Totals => ({
   completionTokens: r?.completion_tokens ?? 0,
   cachedTokens: r?.cached_tokens ?? 0,
   durationMsSum: r?.duration_ms_sum ?? 0,
+  costUsd: r?.cost_usd ?? 0,
 });
 
 /** Sums of the minute rollups in the range. */
@@ -92,10 +96,10 @@ export async function breakdown(
     const hEnd = new Date(Math.floor(r.end.getTime() / HOUR) * HOUR);
     const wholeHours = hStart < hEnd;
     sql = `SELECT value AS key, ${TOTALS} FROM (
-        SELECT value, requests, errors, prompt_tokens, completion_tokens, cached_tokens, duration_ms_sum
+        SELECT value, requests, errors, prompt_tokens, completion_tokens, cached_tokens, duration_ms_sum, cost_usd
         FROM usage_rollup_hour_by WHERE org_id = $1 AND dimension = $4 AND hour >= $5 AND hour < $6
         UNION ALL
-        SELECT value, requests, errors, prompt_tokens, completion_tokens, cached_tokens, duration_ms_sum
+        SELECT value, requests, errors, prompt_tokens, completion_tokens, cached_tokens, duration_ms_sum, cost_usd
         FROM usage_rollup_minute_by WHERE org_id = $1 AND dimension = $4
           AND ((minute >= $2 AND minute < $5) OR (minute >= $6 AND minute < $3))
       ) AS parts GROUP BY 1 ORDER BY requests DESC LIMIT 1000`;
@@ -108,13 +112,14 @@ export async function breakdown(
   return rows.map((row) => ({ key: row.key, ...toTotals(row) }));
 }
 
-export type SeriesMetric = "requests" | "errors" | "tokens" | "latency_mean_ms";
+export type SeriesMetric = "requests" | "errors" | "tokens" | "latency_mean_ms" | "cost_usd";
 
 const METRIC_SQL: Record<SeriesMetric, string> = {
   requests: "sum(requests)::float8",
   errors: "sum(errors)::float8",
   tokens: "sum(prompt_tokens + completion_tokens)::float8",
   latency_mean_ms: "(sum(duration_ms_sum) / nullif(sum(requests), 0))::float8",
+  cost_usd: "sum(cost_usd)::float8",
 };
 
 /** One value per step (and per dimension value when grouped); steps without data are omitted. */

@@ -37,6 +37,7 @@ const METRICS: Partial<Record<Metric, SeriesMetric>> = {
   [Metric.ERRORS]: "errors",
   [Metric.TOKENS]: "tokens",
   [Metric.LATENCY_MEAN_MS]: "latency_mean_ms",
+  [Metric.ESTIMATED_COST_USD]: "cost_usd",
 };
 
 function rangeOf(orgId: string, range: TimeRange | undefined, ctx: HandlerContext): Range {
@@ -92,6 +93,7 @@ export function createAnalyticsService(deps: ServiceDeps): ServiceImpl<typeof An
         promptTokens: BigInt(t.promptTokens),
         completionTokens: BigInt(t.completionTokens),
         cachedTokens: BigInt(t.cachedTokens),
+        estimatedCostUsd: t.costUsd,
       };
     },
 
@@ -108,6 +110,7 @@ export function createAnalyticsService(deps: ServiceDeps): ServiceImpl<typeof An
           promptTokens: BigInt(row.promptTokens),
           completionTokens: BigInt(row.completionTokens),
           latencyMeanMs: row.requests ? row.durationMsSum / row.requests : 0,
+          estimatedCostUsd: row.costUsd,
         })),
       };
     },
@@ -117,7 +120,7 @@ export function createAnalyticsService(deps: ServiceDeps): ServiceImpl<typeof An
       const metric = METRICS[req.metric];
       if (!metric)
         throw new ConnectError(
-          "metric must be REQUESTS, ERRORS, TOKENS or LATENCY_MEAN_MS",
+          "metric must be REQUESTS, ERRORS, TOKENS, LATENCY_MEAN_MS or ESTIMATED_COST_USD",
           Code.InvalidArgument,
         );
       const step = req.stepSeconds || 60;

@@ -8,6 +8,7 @@ import {
   type WorkerService,
 } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
 import { ingestUsageRows } from "../analytics/ingest.js";
+import { estimateCosts } from "../analytics/pricing.js";
 import { requireWorker } from "../auth/principal.js";
 import { currentVersion, oldestDeltaBase } from "../changes/change-log.js";
 import type { TableBuilder } from "../changes/table-builder.js";
@@ -122,11 +123,27 @@ export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof
           attempts: e.attempts,
           routing_version: Number(e.routingVersion),
           worker_id: req.workerId,
+          estimated_cost_usd: e.estimatedCostUsd,
           ingested_at: new Date().toISOString(),
         };
       });
+      const costs = await estimateCosts(
+        db,
+        rows.map((r) => ({
+          orgId: r.org_id,
+          provider: r.provider,
+          model: r.served_model,
+          promptTokens: r.prompt_tokens,
+          completionTokens: r.completion_tokens,
+          cachedTokens: r.cached_tokens,
+        })),
+      ).catch(() => rows.map(() => 0));
+      const priced = rows.map((r, n) => ({
+        ...r,
+        estimated_cost_usd: r.estimated_cost_usd || (costs[n] ?? 0),
+      }));
       try {
-        const accepted = await ingestUsageRows(db, rows);
+        const accepted = await ingestUsageRows(db, priced);
         return { accepted, duplicates: rows.length - accepted };
       } catch (err) {
         throw new ConnectError("usage batch rejected", Code.InvalidArgument, undefined, undefined, err);
