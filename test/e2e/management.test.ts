@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditRowHash } from "../../control-plane/src/audit/audit-log.js";
+import { hashOf } from "../../control-plane/src/audit/verify.js";
 import type { ControlPlane } from "../../control-plane/src/main.js";
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { ErrorClass, Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
@@ -463,16 +463,7 @@ describe("management API", () => {
     expect(JSON.stringify(rows)).not.toContain("sk-live-do-not-log-1234");
     let prev: Buffer | null = null;
     for (const r of rows) {
-      const hash = auditRowHash(prev, Number(r.seq), new Date(r.occurred_at).toISOString(), {
-        orgId: r.org_id,
-        actor: r.actor,
-        action: r.action,
-        resourceType: r.resource_type,
-        resourceId: r.resource_id,
-        before: r.before ?? undefined,
-        after: r.after ?? undefined,
-        reason: r.reason,
-      });
+      const hash = hashOf(r, prev);
       expect(hash.equals(r.hash)).toBe(true);
       prev = r.hash;
     }

@@ -16,6 +16,7 @@ import { recordChanges } from "../changes/change-log.js";
 import type { Queryable, Tx } from "../db/pool.js";
 import { commitChange, read, type ServiceDeps } from "./deps.js";
 import { optTs } from "./mappers.js";
+import { requireGraceSeconds, retireRotated } from "./rotation.js";
 import { notFound, requireText, requireUuid } from "./validate.js";
 
 interface KeyRow {
@@ -88,8 +89,6 @@ export async function insertApiKey(db: Queryable, k: NewKey): Promise<{ row: Key
   );
   return { row: rows[0] as KeyRow, key };
 }
-
-const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 
 /**
  * Locks a key of the organization for a change. A platform-admin key can only
@@ -209,9 +208,7 @@ export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKe
       const id = requireUuid(req.id, "id");
       authorize(principal, "api_keys.manage", orgId);
       const reason = requireReason(req.reason);
-      if (req.graceSeconds > MAX_GRACE_SECONDS) {
-        throw new ConnectError(`grace_seconds must be at most ${MAX_GRACE_SECONDS}`, Code.InvalidArgument);
-      }
+      requireGraceSeconds(req.graceSeconds);
       const result = await commitChange(deps, "API key", async (tx) => {
         const { row: old, platformAdmin } = await lockKey(tx, principal, orgId, id);
         if (old.revoked_at || (old.expires_at && old.expires_at.getTime() <= Date.now())) {
@@ -228,15 +225,7 @@ export function createApiKeyService(deps: ServiceDeps): ServiceImpl<typeof ApiKe
           expiresAt: old.expires_at,
           ownerUserId: old.user_id,
         });
-        const previous = (
-          await tx.query<KeyRow>(
-            req.graceSeconds === 0
-              ? `UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING ${COLUMNS}`
-              : `UPDATE api_keys SET expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(secs => $2))
-                 WHERE id = $1 RETURNING ${COLUMNS}`,
-            req.graceSeconds === 0 ? [id] : [id, req.graceSeconds],
-          )
-        ).rows[0] as KeyRow;
+        const previous = await retireRotated<KeyRow>(tx, "api_keys", COLUMNS, id, req.graceSeconds);
         await appendAudit(tx, {
           orgId,
           actor: actorOf(principal),

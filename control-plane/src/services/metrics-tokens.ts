@@ -14,6 +14,7 @@ import { recordChanges } from "../changes/change-log.js";
 import type { Queryable, Tx } from "../db/pool.js";
 import { commitChange, read, type ServiceDeps } from "./deps.js";
 import { optTs } from "./mappers.js";
+import { requireGraceSeconds, retireRotated } from "./rotation.js";
 import { notFound, requireText, requireUuid } from "./validate.js";
 
 interface TokenRow {
@@ -26,7 +27,6 @@ interface TokenRow {
 }
 
 const COLUMNS = "id, name, prefix, created_at, expires_at, revoked_at";
-const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 
 function toProto(r: TokenRow): MetricsToken {
   return create(MetricsTokenSchema, {
@@ -127,9 +127,7 @@ export function createMetricsTokenService(deps: ServiceDeps): ServiceImpl<typeof
       const principal = admin(ctx);
       const id = requireUuid(req.id, "id");
       const reason = requireReason(req.reason);
-      if (req.graceSeconds > MAX_GRACE_SECONDS) {
-        throw new ConnectError(`grace_seconds must be at most ${MAX_GRACE_SECONDS}`, Code.InvalidArgument);
-      }
+      requireGraceSeconds(req.graceSeconds);
       const result = await commitChange(deps, "metrics token", async (tx) => {
         const old = await lock(tx, id);
         if (old.revoked_at || (old.expires_at && old.expires_at.getTime() <= Date.now())) {
@@ -139,15 +137,7 @@ export function createMetricsTokenService(deps: ServiceDeps): ServiceImpl<typeof
           );
         }
         const created = await insertToken(tx, old.name);
-        const previous = (
-          await tx.query<TokenRow>(
-            req.graceSeconds === 0
-              ? `UPDATE metrics_tokens SET revoked_at = now() WHERE id = $1 RETURNING ${COLUMNS}`
-              : `UPDATE metrics_tokens SET expires_at = least(coalesce(expires_at, 'infinity'), now() + make_interval(secs => $2))
-                 WHERE id = $1 RETURNING ${COLUMNS}`,
-            req.graceSeconds === 0 ? [id] : [id, req.graceSeconds],
-          )
-        ).rows[0] as TokenRow;
+        const previous = await retireRotated<TokenRow>(tx, "metrics_tokens", COLUMNS, id, req.graceSeconds);
         await audit(tx, principal, "metrics_token.rotate", id, reason, auditView(old), {
           ...auditView(previous),
           replacedBy: created.row.id,
