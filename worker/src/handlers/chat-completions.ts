@@ -117,11 +117,11 @@ export function createChatHandler(deps: ChatDeps) {
     try {
       if (deps.table.version === 0)
         throw new GatewayError("gateway_not_ready", "the gateway has no routing table yet");
-      const token = deps.sessions ? presentedKey(req) : undefined;
+      const token = presentedKey(req);
       key =
         deps.sessions && token && looksLikeJwt(token)
           ? await deps.sessions.authenticate(req, token)
-          : authenticate(req, deps.table);
+          : authenticate(req, deps.table, token);
       const body = parseJsonObject(await readBody(req, deps.maxBodyBytes));
       const { model, stream } = validate(body);
       account.model = model;

@@ -14,8 +14,7 @@ export function presentedKey(req: IncomingMessage): string | undefined {
 }
 
 /** Authenticates a gateway key against the in-memory table; never logs or echoes the key. */
-export function authenticate(req: IncomingMessage, table: RoutingTable): KeyRecord {
-  const key = presentedKey(req);
+export function authenticate(req: IncomingMessage, table: RoutingTable, key = presentedKey(req)): KeyRecord {
   if (!key) {
     throw new GatewayError(
       "invalid_api_key",
