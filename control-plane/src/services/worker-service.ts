@@ -90,6 +90,10 @@ export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof
       }
     },
 
+    async reportWorkerStatus(_req, ctx) {
+      requireWorker(ctx);
+      throw new ConnectError("worker status reporting is not built yet", Code.Unimplemented);
+    },
     async ingestUsage(req, ctx) {
       requireWorker(ctx);
       if (req.events.length > MAX_USAGE_BATCH) {

@@ -2,10 +2,12 @@
 // @generated from file llmgateway/v1/worker_service.proto (package llmgateway.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { ErrorClass } from "./common_pb.js";
+import { file_llmgateway_v1_common } from "./common_pb.js";
 import type { RoutingTable, RoutingTableDelta } from "./routing_table_pb.js";
 import { file_llmgateway_v1_routing_table } from "./routing_table_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,80 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmgateway/v1/worker_service.proto.
  */
 export const file_llmgateway_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsbG1nYXRld2F5L3YxL3dvcmtlcl9zZXJ2aWNlLnByb3RvEg1sbG1nYXRld2F5LnYxIm0KGFdhdGNoUm91dGluZ1RhYmxlUmVxdWVzdBIRCgl3b3JrZXJfaWQYASABKAkSFQoNa25vd25fdmVyc2lvbhgCIAEoBBIQCghob3N0bmFtZRgDIAEoCRIVCg1idWlsZF92ZXJzaW9uGAQgASgJIsoBChlXYXRjaFJvdXRpbmdUYWJsZVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAQSLwoIc25hcHNob3QYAiABKAsyGy5sbG1nYXRld2F5LnYxLlJvdXRpbmdUYWJsZUgAEjEKBWRlbHRhGAMgASgLMiAubGxtZ2F0ZXdheS52MS5Sb3V0aW5nVGFibGVEZWx0YUgAEi0KCWhlYXJ0YmVhdBgEIAEoCzIYLmxsbWdhdGV3YXkudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZCJWCglIZWFydGJlYXQSLwoLc2VydmVyX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGludGVydmFsX3NlY29uZHMYAiABKA0iqwQKClVzYWdlRXZlbnQSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSEgoKYXBpX2tleV9pZBgDIAEoCRIPCgd1c2VyX2lkGAQgASgJEhAKCHByb3ZpZGVyGAUgASgJEhUKDWNyZWRlbnRpYWxfaWQYBiABKAkSFwoPcmVxdWVzdGVkX21vZGVsGAcgASgJEhQKDHNlcnZlZF9tb2RlbBgIIAEoCRIUCgxyZXF1ZXN0X3R5cGUYCSABKAkSEAoIc3RyZWFtZWQYCiABKAgSEwoLc3RhdHVzX2NvZGUYCyABKA0SEgoKZXJyb3JfY29kZRgMIAEoCRIVCg1wcm9tcHRfdG9rZW5zGA0gASgEEhkKEWNvbXBsZXRpb25fdG9rZW5zGA4gASgEEhUKDWNhY2hlZF90b2tlbnMYDyABKAQSGAoQcmVhc29uaW5nX3Rva2VucxgQIAEoBBIuCgpzdGFydGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtkdXJhdGlvbl9tcxgSIAEoARIcChRwcm92aWRlcl9kdXJhdGlvbl9tcxgTIAEoARIeChZ0aW1lX3RvX2ZpcnN0X3Rva2VuX21zGBQgASgBEhAKCGF0dGVtcHRzGBUgASgNEhcKD3JvdXRpbmdfdmVyc2lvbhgWIAEoBBIaChJlc3RpbWF0ZWRfY29zdF91c2QYFyABKAEiUgoSSW5nZXN0VXNhZ2VSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIpCgZldmVudHMYAiADKAsyGS5sbG1nYXRld2F5LnYxLlVzYWdlRXZlbnQiOwoTSW5nZXN0VXNhZ2VSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoDRISCgpkdXBsaWNhdGVzGAIgASgNMs8BCg1Xb3JrZXJTZXJ2aWNlEmgKEVdhdGNoUm91dGluZ1RhYmxlEicubGxtZ2F0ZXdheS52MS5XYXRjaFJvdXRpbmdUYWJsZVJlcXVlc3QaKC5sbG1nYXRld2F5LnYxLldhdGNoUm91dGluZ1RhYmxlUmVzcG9uc2UwARJUCgtJbmdlc3RVc2FnZRIhLmxsbWdhdGV3YXkudjEuSW5nZXN0VXNhZ2VSZXF1ZXN0GiIubGxtZ2F0ZXdheS52MS5Jbmdlc3RVc2FnZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_llmgateway_v1_routing_table]);
+  fileDesc("CiJsbG1nYXRld2F5L3YxL3dvcmtlcl9zZXJ2aWNlLnByb3RvEg1sbG1nYXRld2F5LnYxIsIBChlSZXBvcnRXb3JrZXJTdGF0dXNSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRIVCg1idWlsZF92ZXJzaW9uGAMgASgJEg8KB3ZlcnNpb24YBCABKAQSFwoPYWN0aXZlX3JlcXVlc3RzGAUgASgNEhYKDnVzYWdlX2J1ZmZlcmVkGAYgASgNEhUKDXVzYWdlX2Ryb3BwZWQYByABKAQSEAoIZHJhaW5pbmcYCCABKAgiHAoaUmVwb3J0V29ya2VyU3RhdHVzUmVzcG9uc2UibQoYV2F0Y2hSb3V0aW5nVGFibGVSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIVCg1rbm93bl92ZXJzaW9uGAIgASgEEhAKCGhvc3RuYW1lGAMgASgJEhUKDWJ1aWxkX3ZlcnNpb24YBCABKAkiygEKGVdhdGNoUm91dGluZ1RhYmxlUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoBBIvCghzbmFwc2hvdBgCIAEoCzIbLmxsbWdhdGV3YXkudjEuUm91dGluZ1RhYmxlSAASMQoFZGVsdGEYAyABKAsyIC5sbG1nYXRld2F5LnYxLlJvdXRpbmdUYWJsZURlbHRhSAASLQoJaGVhcnRiZWF0GAQgASgLMhgubGxtZ2F0ZXdheS52MS5IZWFydGJlYXRIAEIJCgdwYXlsb2FkIlYKCUhlYXJ0YmVhdBIvCgtzZXJ2ZXJfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQaW50ZXJ2YWxfc2Vjb25kcxgCIAEoDSLzBAoKVXNhZ2VFdmVudBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRISCgphcGlfa2V5X2lkGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSEAoIcHJvdmlkZXIYBSABKAkSFQoNY3JlZGVudGlhbF9pZBgGIAEoCRIXCg9yZXF1ZXN0ZWRfbW9kZWwYByABKAkSFAoMc2VydmVkX21vZGVsGAggASgJEhQKDHJlcXVlc3RfdHlwZRgJIAEoCRIQCghzdHJlYW1lZBgKIAEoCBITCgtzdGF0dXNfY29kZRgLIAEoDRISCgplcnJvcl9jb2RlGAwgASgJEhUKDXByb21wdF90b2tlbnMYDSABKAQSGQoRY29tcGxldGlvbl90b2tlbnMYDiABKAQSFQoNY2FjaGVkX3Rva2VucxgPIAEoBBIYChByZWFzb25pbmdfdG9rZW5zGBAgASgEEi4KCnN0YXJ0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2R1cmF0aW9uX21zGBIgASgBEhwKFHByb3ZpZGVyX2R1cmF0aW9uX21zGBMgASgBEh4KFnRpbWVfdG9fZmlyc3RfdG9rZW5fbXMYFCABKAESEAoIYXR0ZW1wdHMYFSABKA0SFwoPcm91dGluZ192ZXJzaW9uGBYgASgEEhoKEmVzdGltYXRlZF9jb3N0X3VzZBgXIAEoARIuCgtlcnJvcl9jbGFzcxgYIAEoDjIZLmxsbWdhdGV3YXkudjEuRXJyb3JDbGFzcxIWCg5mYWxsYmFja19kZXB0aBgZIAEoDSKPAQoSSW5nZXN0VXNhZ2VSZXF1ZXN0EhEKCXdvcmtlcl9pZBgBIAEoCRIpCgZldmVudHMYAiADKAsyGS5sbG1nYXRld2F5LnYxLlVzYWdlRXZlbnQSOwoSb3BlcmF0aW9uYWxfZXZlbnRzGAMgAygLMh8ubGxtZ2F0ZXdheS52MS5PcGVyYXRpb25hbEV2ZW50IskCChBPcGVyYXRpb25hbEV2ZW50EhAKCGV2ZW50X2lkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIxCgRraW5kGAMgASgOMiMubGxtZ2F0ZXdheS52MS5PcGVyYXRpb25hbEV2ZW50S2luZBIQCghwcm92aWRlchgEIAEoCRIVCg1jcmVkZW50aWFsX2lkGAUgASgJEg0KBW1vZGVsGAYgASgJEi4KC2Vycm9yX2NsYXNzGAcgASgOMhkubGxtZ2F0ZXdheS52MS5FcnJvckNsYXNzEg0KBWNvdW50GAggASgNEiwKCGZpcnN0X2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdsYXN0X2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZkZXRhaWwYCyABKAkiYAoTSW5nZXN0VXNhZ2VSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoDRISCgpkdXBsaWNhdGVzGAIgASgNEiMKG29wZXJhdGlvbmFsX2V2ZW50c19hY2NlcHRlZBgDIAEoDSqcAgoUT3BlcmF0aW9uYWxFdmVudEtpbmQSJgoiT1BFUkFUSU9OQUxfRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEi0KKU9QRVJBVElPTkFMX0VWRU5UX0tJTkRfRkFMTEJBQ0tfQUNUSVZBVEVEEAESKQolT1BFUkFUSU9OQUxfRVZFTlRfS0lORF9QUk9WSURFUl9FUlJPUhACEikKJU9QRVJBVElPTkFMX0VWRU5UX0tJTkRfQ0lSQ1VJVF9PUEVORUQQAxIsCihPUEVSQVRJT05BTF9FVkVOVF9LSU5EX0NJUkNVSVRfSEFMRl9PUEVOEAQSKQolT1BFUkFUSU9OQUxfRVZFTlRfS0lORF9DSVJDVUlUX0NMT1NFRBAFMroCCg1Xb3JrZXJTZXJ2aWNlEmgKEVdhdGNoUm91dGluZ1RhYmxlEicubGxtZ2F0ZXdheS52MS5XYXRjaFJvdXRpbmdUYWJsZVJlcXVlc3QaKC5sbG1nYXRld2F5LnYxLldhdGNoUm91dGluZ1RhYmxlUmVzcG9uc2UwARJUCgtJbmdlc3RVc2FnZRIhLmxsbWdhdGV3YXkudjEuSW5nZXN0VXNhZ2VSZXF1ZXN0GiIubGxtZ2F0ZXdheS52MS5Jbmdlc3RVc2FnZVJlc3BvbnNlEmkKElJlcG9ydFdvcmtlclN0YXR1cxIoLmxsbWdhdGV3YXkudjEuUmVwb3J0V29ya2VyU3RhdHVzUmVxdWVzdBopLmxsbWdhdGV3YXkudjEuUmVwb3J0V29ya2VyU3RhdHVzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_llmgateway_v1_common, file_llmgateway_v1_routing_table]);
+
+/**
+ * @generated from message llmgateway.v1.ReportWorkerStatusRequest
+ */
+export type ReportWorkerStatusRequest = Message<"llmgateway.v1.ReportWorkerStatusRequest"> & {
+  /**
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: string hostname = 2;
+   */
+  hostname: string;
+
+  /**
+   * @generated from field: string build_version = 3;
+   */
+  buildVersion: string;
+
+  /**
+   * Routing-table version the worker serves with.
+   *
+   * @generated from field: uint64 version = 4;
+   */
+  version: bigint;
+
+  /**
+   * Requests in flight right now.
+   *
+   * @generated from field: uint32 active_requests = 5;
+   */
+  activeRequests: number;
+
+  /**
+   * Usage events waiting for delivery, and dropped since start (buffer full).
+   *
+   * @generated from field: uint32 usage_buffered = 6;
+   */
+  usageBuffered: number;
+
+  /**
+   * @generated from field: uint64 usage_dropped = 7;
+   */
+  usageDropped: bigint;
+
+  /**
+   * True from SIGTERM until exit.
+   *
+   * @generated from field: bool draining = 8;
+   */
+  draining: boolean;
+};
+
+/**
+ * Describes the message llmgateway.v1.ReportWorkerStatusRequest.
+ * Use `create(ReportWorkerStatusRequestSchema)` to create a new message.
+ */
+export const ReportWorkerStatusRequestSchema: GenMessage<ReportWorkerStatusRequest> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_worker_service, 0);
+
+/**
+ * @generated from message llmgateway.v1.ReportWorkerStatusResponse
+ */
+export type ReportWorkerStatusResponse = Message<"llmgateway.v1.ReportWorkerStatusResponse"> & {
+};
+
+/**
+ * Describes the message llmgateway.v1.ReportWorkerStatusResponse.
+ * Use `create(ReportWorkerStatusResponseSchema)` to create a new message.
+ */
+export const ReportWorkerStatusResponseSchema: GenMessage<ReportWorkerStatusResponse> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_worker_service, 1);
 
 /**
  * @generated from message llmgateway.v1.WatchRoutingTableRequest
@@ -52,7 +127,7 @@ export type WatchRoutingTableRequest = Message<"llmgateway.v1.WatchRoutingTableR
  * Use `create(WatchRoutingTableRequestSchema)` to create a new message.
  */
 export const WatchRoutingTableRequestSchema: GenMessage<WatchRoutingTableRequest> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_worker_service, 0);
+  messageDesc(file_llmgateway_v1_worker_service, 2);
 
 /**
  * @generated from message llmgateway.v1.WatchRoutingTableResponse
@@ -94,7 +169,7 @@ export type WatchRoutingTableResponse = Message<"llmgateway.v1.WatchRoutingTable
  * Use `create(WatchRoutingTableResponseSchema)` to create a new message.
  */
 export const WatchRoutingTableResponseSchema: GenMessage<WatchRoutingTableResponse> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_worker_service, 1);
+  messageDesc(file_llmgateway_v1_worker_service, 3);
 
 /**
  * @generated from message llmgateway.v1.Heartbeat
@@ -119,7 +194,7 @@ export type Heartbeat = Message<"llmgateway.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_worker_service, 2);
+  messageDesc(file_llmgateway_v1_worker_service, 4);
 
 /**
  * @generated from message llmgateway.v1.UsageEvent
@@ -253,6 +328,21 @@ export type UsageEvent = Message<"llmgateway.v1.UsageEvent"> & {
    * @generated from field: double estimated_cost_usd = 23;
    */
   estimatedCostUsd: number;
+
+  /**
+   * Why the request failed (UNSPECIFIED when it succeeded): the class of the
+   * last attempt's error.
+   *
+   * @generated from field: llmgateway.v1.ErrorClass error_class = 24;
+   */
+  errorClass: ErrorClass;
+
+  /**
+   * 0 when the primary targets served it, n when the n-th fallback step did.
+   *
+   * @generated from field: uint32 fallback_depth = 25;
+   */
+  fallbackDepth: number;
 };
 
 /**
@@ -260,7 +350,7 @@ export type UsageEvent = Message<"llmgateway.v1.UsageEvent"> & {
  * Use `create(UsageEventSchema)` to create a new message.
  */
 export const UsageEventSchema: GenMessage<UsageEvent> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_worker_service, 3);
+  messageDesc(file_llmgateway_v1_worker_service, 5);
 
 /**
  * @generated from message llmgateway.v1.IngestUsageRequest
@@ -275,6 +365,14 @@ export type IngestUsageRequest = Message<"llmgateway.v1.IngestUsageRequest"> & {
    * @generated from field: repeated llmgateway.v1.UsageEvent events = 2;
    */
   events: UsageEvent[];
+
+  /**
+   * Operational events for the audit log, aggregated by the worker per
+   * (organization, kind, credential, error class) over a short window.
+   *
+   * @generated from field: repeated llmgateway.v1.OperationalEvent operational_events = 3;
+   */
+  operationalEvents: OperationalEvent[];
 };
 
 /**
@@ -282,7 +380,82 @@ export type IngestUsageRequest = Message<"llmgateway.v1.IngestUsageRequest"> & {
  * Use `create(IngestUsageRequestSchema)` to create a new message.
  */
 export const IngestUsageRequestSchema: GenMessage<IngestUsageRequest> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_worker_service, 4);
+  messageDesc(file_llmgateway_v1_worker_service, 6);
+
+/**
+ * One aggregated operational event: `count` occurrences between first_at and last_at.
+ *
+ * @generated from message llmgateway.v1.OperationalEvent
+ */
+export type OperationalEvent = Message<"llmgateway.v1.OperationalEvent"> & {
+  /**
+   * Idempotency key: the worker id and a per-worker sequence number.
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: string org_id = 2;
+   */
+  orgId: string;
+
+  /**
+   * @generated from field: llmgateway.v1.OperationalEventKind kind = 3;
+   */
+  kind: OperationalEventKind;
+
+  /**
+   * @generated from field: string provider = 4;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: string credential_id = 5;
+   */
+  credentialId: string;
+
+  /**
+   * Public model name of the route involved, when there is one.
+   *
+   * @generated from field: string model = 6;
+   */
+  model: string;
+
+  /**
+   * @generated from field: llmgateway.v1.ErrorClass error_class = 7;
+   */
+  errorClass: ErrorClass;
+
+  /**
+   * @generated from field: uint32 count = 8;
+   */
+  count: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp first_at = 9;
+   */
+  firstAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_at = 10;
+   */
+  lastAt?: Timestamp | undefined;
+
+  /**
+   * Short human-readable detail; never contains a secret or a prompt.
+   *
+   * @generated from field: string detail = 11;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message llmgateway.v1.OperationalEvent.
+ * Use `create(OperationalEventSchema)` to create a new message.
+ */
+export const OperationalEventSchema: GenMessage<OperationalEvent> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_worker_service, 7);
 
 /**
  * @generated from message llmgateway.v1.IngestUsageResponse
@@ -301,6 +474,13 @@ export type IngestUsageResponse = Message<"llmgateway.v1.IngestUsageResponse"> &
    * @generated from field: uint32 duplicates = 2;
    */
   duplicates: number;
+
+  /**
+   * Operational events written to the audit log (duplicates by event_id excluded).
+   *
+   * @generated from field: uint32 operational_events_accepted = 3;
+   */
+  operationalEventsAccepted: number;
 };
 
 /**
@@ -308,7 +488,54 @@ export type IngestUsageResponse = Message<"llmgateway.v1.IngestUsageResponse"> &
  * Use `create(IngestUsageResponseSchema)` to create a new message.
  */
 export const IngestUsageResponseSchema: GenMessage<IngestUsageResponse> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_worker_service, 5);
+  messageDesc(file_llmgateway_v1_worker_service, 8);
+
+/**
+ * @generated from enum llmgateway.v1.OperationalEventKind
+ */
+export enum OperationalEventKind {
+  /**
+   * @generated from enum value: OPERATIONAL_EVENT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A request was served (or attempted) by a fallback step.
+   *
+   * @generated from enum value: OPERATIONAL_EVENT_KIND_FALLBACK_ACTIVATED = 1;
+   */
+  FALLBACK_ACTIVATED = 1,
+
+  /**
+   * A provider attempt failed with error_class.
+   *
+   * @generated from enum value: OPERATIONAL_EVENT_KIND_PROVIDER_ERROR = 2;
+   */
+  PROVIDER_ERROR = 2,
+
+  /**
+   * A credential's circuit breaker opened (calls stop), went half-open (probes) or closed again.
+   *
+   * @generated from enum value: OPERATIONAL_EVENT_KIND_CIRCUIT_OPENED = 3;
+   */
+  CIRCUIT_OPENED = 3,
+
+  /**
+   * @generated from enum value: OPERATIONAL_EVENT_KIND_CIRCUIT_HALF_OPEN = 4;
+   */
+  CIRCUIT_HALF_OPEN = 4,
+
+  /**
+   * @generated from enum value: OPERATIONAL_EVENT_KIND_CIRCUIT_CLOSED = 5;
+   */
+  CIRCUIT_CLOSED = 5,
+}
+
+/**
+ * Describes the enum llmgateway.v1.OperationalEventKind.
+ */
+export const OperationalEventKindSchema: GenEnum<OperationalEventKind> = /*@__PURE__*/
+  enumDesc(file_llmgateway_v1_worker_service, 0);
 
 /**
  * The worker-facing API. Callers authenticate with the worker token.
@@ -338,6 +565,17 @@ export const WorkerService: GenService<{
     methodKind: "unary";
     input: typeof IngestUsageRequestSchema;
     output: typeof IngestUsageResponseSchema;
+  },
+  /**
+   * The worker reports the routing-table version it runs (after applying a
+   * change, and periodically), for the control plane's worker list.
+   *
+   * @generated from rpc llmgateway.v1.WorkerService.ReportWorkerStatus
+   */
+  reportWorkerStatus: {
+    methodKind: "unary";
+    input: typeof ReportWorkerStatusRequestSchema;
+    output: typeof ReportWorkerStatusResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_llmgateway_v1_worker_service, 0);
