@@ -1,6 +1,18 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { ConfigError } from "../../lib/src/env.js";
 import { parseMockProviderArgs, runMockProviderCommand } from "./command.js";
+
+const dir = mkdtempSync(join(tmpdir(), "mock-faults-"));
+let files = 0;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+function rulesFile(json: string): string {
+  const file = join(dir, `rules-${++files}.json`);
+  writeFileSync(file, json);
+  return file;
+}
 
 describe("mock-provider command", () => {
   afterEach(() => {
@@ -26,6 +38,9 @@ describe("mock-provider command", () => {
         "429",
         "--api-key",
         "sk-x",
+        "--api-key=sk-y",
+        "--faults",
+        rulesFile('[{"match":{"model":"m"},"status":503,"times":2}]'),
       ]),
     ).toEqual({
       host: "0.0.0.0",
@@ -35,8 +50,26 @@ describe("mock-provider command", () => {
       chunkIntervalMs: 7,
       errorRate: 0.1,
       errorStatus: 429,
-      apiKey: "sk-x",
+      apiKeys: ["sk-x", "sk-y"],
+      faults: [{ match: { model: "m" }, status: 503, times: 2 }],
     });
+  });
+
+  it.each([
+    ['[{"status":700}]', '--faults: "FILE": faults[0].status must be an integer between 400 and 599'],
+    ["[{", '--faults: "FILE" is not valid JSON'],
+  ])("rejects the faults file %s naming the problem", (json, message) => {
+    const file = rulesFile(json);
+    expect(() => parseMockProviderArgs(["--faults", file])).toThrow(message.replace("FILE", file));
+  });
+
+  it("rejects a missing faults file and an empty api key", () => {
+    expect(() => parseMockProviderArgs(["--faults", "/nonexistent/rules.json"])).toThrow(
+      '--faults: cannot read "/nonexistent/rules.json"',
+    );
+    expect(() => parseMockProviderArgs(["--api-key", "a", "--api-key", ""])).toThrow(
+      "--api-key must not be empty",
+    );
   });
 
   it.each([

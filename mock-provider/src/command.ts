@@ -2,9 +2,11 @@
  * `mock-provider` command: starts the deterministic OpenAI-compatible test
  * upstream from flags, logs its URL once, and stops on SIGINT/SIGTERM.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, envInt, envOptional } from "../../lib/src/env.js";
 import { createLogger } from "../../lib/src/logger.js";
+import { type FaultRule, validateFaults } from "./faults.js";
 import { LIMITS } from "./plan.js";
 import { type MockProviderOptions, startMockProvider } from "./server.js";
 
@@ -20,7 +22,8 @@ Flags:
   --chunk-interval-ms <n>  gap between streamed chunks (default 0)
   --error-rate <0..1>      fraction of chat/embeddings requests that fail, spread evenly (default 0)
   --error-status <n>       status for --error-rate failures, 400..599 (default 500)
-  --api-key <key>          require "Authorization: Bearer <key>"
+  --api-key <key>          require "Authorization: Bearer <key>"; repeat to accept several keys
+  --faults <file>          initial fault rules: a JSON array (see README; change at runtime via /__mock/faults)
   -h, --help               show this help
 `;
 
@@ -32,13 +35,14 @@ const FLAGS = {
   "chunk-interval-ms": { type: "string" },
   "error-rate": { type: "string" },
   "error-status": { type: "string" },
-  "api-key": { type: "string" },
+  "api-key": { type: "string", multiple: true },
+  faults: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** Parses flags into server options; throws ConfigError naming the bad flag. */
 export function parseMockProviderArgs(argv: string[]): MockProviderOptions | "help" {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
   } catch (error) {
@@ -55,7 +59,8 @@ export function parseMockProviderArgs(argv: string[]): MockProviderOptions | "he
   if (errorRateRaw !== undefined && (errorRateRaw.trim() === "" || !(errorRate >= 0 && errorRate <= 1))) {
     throw new ConfigError(`--error-rate must be a number between 0 and 1, got "${errorRateRaw}"`);
   }
-  if (flags["--api-key"] === "") throw new ConfigError("--api-key must not be empty");
+  const apiKeys = values["api-key"];
+  if (Array.isArray(apiKeys) && apiKeys.includes("")) throw new ConfigError("--api-key must not be empty");
   if (flags["--host"] === "") throw new ConfigError("--host must not be empty");
   return {
     host: envOptional(flags, "--host"),
@@ -65,8 +70,32 @@ export function parseMockProviderArgs(argv: string[]): MockProviderOptions | "he
     chunkIntervalMs: envInt(flags, "--chunk-interval-ms", 0, 0, LIMITS.chunkIntervalMs),
     errorRate,
     errorStatus: envInt(flags, "--error-status", 500, 400, 599),
-    apiKey: envOptional(flags, "--api-key"),
+    apiKeys: Array.isArray(apiKeys) ? apiKeys : undefined,
+    faults: flags["--faults"] === undefined ? undefined : readFaults(flags["--faults"]),
   };
+}
+
+/** Reads and validates a `--faults` file; throws ConfigError naming the flag and the problem. */
+export function readFaults(path: string): FaultRule[] {
+  if (path === "") throw new ConfigError("--faults must not be empty");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`--faults: cannot read "${path}": ${(error as Error).message}`);
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`--faults: "${path}" is not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    return validateFaults(input);
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
+    throw new ConfigError(`--faults: "${path}": ${error.message}`);
+  }
 }
 
 /**
@@ -97,7 +126,8 @@ export async function runMockProviderCommand(argv: string[]): Promise<void> {
       chunkIntervalMs: options.chunkIntervalMs,
       errorRate: options.errorRate,
       errorStatus: options.errorStatus,
-      apiKeyRequired: options.apiKey !== undefined,
+      apiKeys: options.apiKeys?.length ?? 0,
+      faultRules: options.faults?.length ?? 0,
     },
     "mock provider listening",
   );

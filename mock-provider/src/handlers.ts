@@ -18,7 +18,7 @@ import type { Plan } from "./plan.js";
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 const RETRY_AFTER = { "retry-after": "1" };
-const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+export const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
 
 /** The injected failure (`x-mock-status` / `errorRate`): OpenAI error body, `retry-after: 1` on 429. */
 export function sendMockError(res: ServerResponse, status: number): void {
@@ -43,6 +43,42 @@ export function sendJson(
 export function tooLarge(req: IncomingMessage, res: ServerResponse): void {
   sendJson(res, 413, errorJson(413, `Request body exceeds ${MAX_BODY_BYTES} bytes`), { connection: "close" });
   req.resume();
+}
+
+/**
+ * Reads a request body of at most MAX_BODY_BYTES as UTF-8 and passes it to
+ * `onBody`; a larger one is answered with 413 (after `onTooLarge`) instead.
+ */
+export function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  onBody: (raw: string) => void,
+  onTooLarge?: () => void,
+): void {
+  const rejectBody = () => {
+    onTooLarge?.();
+    tooLarge(req, res);
+  };
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+    rejectBody();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let rejected = false;
+  req.on("data", (chunk: Buffer) => {
+    if (rejected) return;
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      rejected = true;
+      rejectBody();
+    } else {
+      chunks.push(chunk);
+    }
+  });
+  req.on("end", () => {
+    if (!rejected) onBody(Buffer.concat(chunks, size).toString("utf8"));
+  });
 }
 
 /** Runs `fn` after `ms` (synchronously for 0), cancelled if the client goes away first. */
@@ -79,10 +115,11 @@ export function chat(res: ServerResponse, body: Record<string, unknown>, plan: P
  * Role chunk and first content chunk go out together, then one content chunk
  * per `chunkIntervalMs`; the finish, usage and [DONE] frames follow the last
  * content chunk. With `failAfterChunks` the socket is destroyed after that
- * many content chunks, leaving the chunked response unterminated.
+ * many content chunks, leaving the chunked response unterminated, or, with
+ * `errorFrame`, that frame ends the response (no [DONE]).
  */
 export function stream(res: ServerResponse, frames: ChunkFrames, plan: Plan, usage: Usage | undefined) {
-  const { chunkCount, chunkIntervalMs, failAfterChunks } = plan;
+  const { chunkCount, chunkIntervalMs, failAfterChunks, errorFrame } = plan;
   let index = 0;
   let timer: NodeJS.Timeout | undefined;
   res.writeHead(200, SSE_HEADERS);
@@ -92,7 +129,8 @@ export function stream(res: ServerResponse, frames: ChunkFrames, plan: Plan, usa
     let out = index === 0 ? frames.role() : "";
     for (;;) {
       if (index === failAfterChunks) {
-        if (out === "") res.socket?.destroy();
+        if (errorFrame !== undefined) res.end(out + errorFrame);
+        else if (out === "") res.socket?.destroy();
         else res.write(out, () => res.socket?.destroy());
         return;
       }

@@ -3,6 +3,7 @@
  * the plan one request follows.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { CompiledFault, FaultOutcome } from "./fault-table.js";
 
 export const LIMITS = {
   latencyMs: 600_000,
@@ -18,7 +19,8 @@ export interface ResolvedOptions {
   chunkIntervalMs: number;
   errorRate: number;
   errorStatus: number;
-  apiKey: string | undefined;
+  /** Accepted bearer tokens (`apiKey` and `apiKeys`); empty: no key check. */
+  apiKeys: ReadonlySet<string>;
   record: boolean;
 }
 
@@ -28,8 +30,12 @@ export interface Plan {
   chunkIntervalMs: number;
   /** Status to answer with instead of a normal reply, from `x-mock-status` or `errorRate`. */
   errorStatus: number | undefined;
-  /** Content chunks to send before destroying the socket; -1 for none. */
+  /** Content chunks to send before destroying the socket (or sending `errorFrame`); -1 for none. */
   failAfterChunks: number;
+  /** Stream error event sent at `failAfterChunks` to end the stream instead of destroying the socket. */
+  errorFrame: string | undefined;
+  /** A fault rule's reply in place of the normal one. */
+  fault: FaultOutcome | undefined;
 }
 
 /** A bad `x-mock-*` header; answered with 400 naming the header. */
@@ -52,6 +58,7 @@ interface OptionInput {
   errorRate?: number | undefined;
   errorStatus?: number | undefined;
   apiKey?: string | undefined;
+  apiKeys?: readonly string[] | undefined;
   record?: boolean | undefined;
 }
 
@@ -75,6 +82,17 @@ export function resolveOptions(options: OptionInput): ResolvedOptions {
     throw new RangeError(`errorRate must be a number between 0 and 1, got ${errorRate}`);
   }
   if (options.apiKey === "") throw new RangeError("apiKey must not be empty");
+  const apiKeys = new Set<string>();
+  if (options.apiKey !== undefined) apiKeys.add(options.apiKey);
+  if (options.apiKeys !== undefined) {
+    if (!Array.isArray(options.apiKeys)) throw new TypeError("apiKeys must be an array of strings");
+    options.apiKeys.forEach((key: unknown, index) => {
+      if (typeof key !== "string" || key === "") {
+        throw new RangeError(`apiKeys[${index}] must be a non-empty string, got ${JSON.stringify(key)}`);
+      }
+      apiKeys.add(key);
+    });
+  }
   return {
     host: options.host ?? "127.0.0.1",
     port: optionInt("port", options.port, 0, 0, 65_535),
@@ -83,7 +101,7 @@ export function resolveOptions(options: OptionInput): ResolvedOptions {
     chunkIntervalMs: optionInt("chunkIntervalMs", options.chunkIntervalMs, 0, 0, LIMITS.chunkIntervalMs),
     errorRate,
     errorStatus: optionInt("errorStatus", options.errorStatus, 500, 400, 599),
-    apiKey: options.apiKey,
+    apiKeys,
     record: options.record ?? false,
   };
 }
@@ -106,28 +124,67 @@ export function failsAt(n: number, rate: number): boolean {
   return rate > 0 && Math.floor(n * rate + 1e-9) > Math.floor((n - 1) * rate + 1e-9);
 }
 
+/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), else undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined || header.length < 7) return undefined;
+  return header.startsWith("Bearer ") || header.slice(0, 7).toLowerCase() === "bearer "
+    ? header.slice(7)
+    : undefined;
+}
+
+/** True when the request's own `x-mock-status` / `x-mock-fail-after-chunks` decides its outcome. */
+export function overridesFaults(headers: IncomingHttpHeaders): boolean {
+  return headers["x-mock-status"] !== undefined || headers["x-mock-fail-after-chunks"] !== undefined;
+}
+
 /**
  * Plan for one request. `apiRequest` is the 1-based count of chat/embeddings
- * requests (0 for others, which `errorRate` never fails). Throws HeaderError.
+ * requests (0 for others, which `errorRate` never fails). A matched fault rule
+ * decides the outcome instead of `errorRate` and supplies timing defaults;
+ * `x-mock-*` headers win over both. Throws HeaderError.
  */
-export function planRequest(headers: IncomingHttpHeaders, config: ResolvedOptions, apiRequest: number): Plan {
+export function planRequest(
+  headers: IncomingHttpHeaders,
+  config: ResolvedOptions,
+  apiRequest: number,
+  fault?: CompiledFault,
+): Plan {
   let errorStatus: number | undefined;
   if (headers["x-mock-status"] !== undefined) {
     errorStatus = headerInt(headers, "x-mock-status", 0, 400, 599);
-  } else if (apiRequest > 0 && failsAt(apiRequest, config.errorRate)) {
+  } else if (fault === undefined && apiRequest > 0 && failsAt(apiRequest, config.errorRate)) {
     errorStatus = config.errorStatus;
   }
+  const chunkCount = headerInt(
+    headers,
+    "x-mock-chunks",
+    fault?.chunks ?? config.chunkCount,
+    0,
+    LIMITS.chunkCount,
+  );
   return {
-    latencyMs: headerInt(headers, "x-mock-latency-ms", config.latencyMs, 0, LIMITS.latencyMs),
-    chunkCount: headerInt(headers, "x-mock-chunks", config.chunkCount, 0, LIMITS.chunkCount),
+    latencyMs: headerInt(
+      headers,
+      "x-mock-latency-ms",
+      fault?.latencyMs ?? config.latencyMs,
+      0,
+      LIMITS.latencyMs,
+    ),
+    chunkCount,
     chunkIntervalMs: headerInt(
       headers,
       "x-mock-chunk-interval-ms",
-      config.chunkIntervalMs,
+      fault?.chunkIntervalMs ?? config.chunkIntervalMs,
       0,
       LIMITS.chunkIntervalMs,
     ),
     errorStatus,
-    failAfterChunks: headerInt(headers, "x-mock-fail-after-chunks", -1, 0, LIMITS.chunkCount),
+    // A rule's stream fault fires even when the reply has fewer chunks than afterChunks.
+    failAfterChunks:
+      fault === undefined || fault.afterChunks < 0
+        ? headerInt(headers, "x-mock-fail-after-chunks", -1, 0, LIMITS.chunkCount)
+        : Math.min(fault.afterChunks, chunkCount),
+    errorFrame: fault?.errorFrame,
+    fault: fault?.outcome,
   };
 }

@@ -1,14 +1,33 @@
 /**
  * Deterministic OpenAI-compatible upstream for tests, demos and benchmarks.
  * A TEST TOOL, not a provider: replies are canned ("tok0 tok1 ..."), failures
- * are driven by options and `x-mock-*` headers. Built on `node:http` only and
- * kept lean on the hot path (no per-request logging, pre-serialised pieces).
+ * are driven by options, fault rules and `x-mock-*` headers. Built on
+ * `node:http` only and kept lean on the hot path (no per-request logging,
+ * pre-serialised pieces, one array-length check when no fault rules are set).
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chat, embeddings, later, MAX_BODY_BYTES, sendJson, sendMockError, tooLarge } from "./handlers.js";
+import { handleAdmin } from "./admin.js";
+import { sendFault } from "./fault-replies.js";
+import { type CompiledFault, FaultTable } from "./fault-table.js";
+import type { FaultRule } from "./faults.js";
+import { chat, embeddings, later, MAX_BODY_BYTES, readBody, sendJson, sendMockError } from "./handlers.js";
 import { errorJson, MOCK_MODELS, MODELS_LIST_JSON, modelObject } from "./openai-shapes.js";
-import { HeaderError, type Plan, planRequest, resolveOptions } from "./plan.js";
+import { bearerToken, HeaderError, overridesFaults, type Plan, planRequest, resolveOptions } from "./plan.js";
+import { type MockStats, RequestStats } from "./stats.js";
+
+export type {
+  FaultMalformed,
+  FaultMatch,
+  FaultReset,
+  FaultRoute,
+  FaultRule,
+  FaultStreamError,
+} from "./faults.js";
+export { validateFaults } from "./faults.js";
+export type { MockStats } from "./stats.js";
+
+/** Options of `startMockProvider`; all optional. */
 
 export interface MockProviderOptions {
   host?: string | undefined;
@@ -23,12 +42,17 @@ export interface MockProviderOptions {
   errorRate?: number | undefined;
   /** Status used by `errorRate` (default 500). */
   errorStatus?: number | undefined;
-  /** When set, requests must send `Authorization: Bearer <apiKey>`. */
+  /** When set (alone or with `apiKeys`), requests must send `Authorization: Bearer <key>` with an accepted key. */
   apiKey?: string | undefined;
+  /** More accepted keys; with any key set, others get 401. */
+  apiKeys?: readonly string[] | undefined;
+  /** Initial fault rules (validated: a bad rule makes `startMockProvider` reject). */
+  faults?: readonly FaultRule[] | undefined;
   /** Record requests in `MockProvider.requests` (default false). */
   record?: boolean | undefined;
 }
 
+/** One request captured when `record` is on. */
 export interface RecordedRequest {
   method: string;
   /** Request target as sent, including any query string. */
@@ -38,12 +62,21 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/** A running mock provider. */
 export interface MockProvider {
   /** Base URL including `/v1`, e.g. `http://127.0.0.1:PORT/v1`. */
   url: string;
   port: number;
   /** Last 1000 requests (oldest first) when `record` is on. */
   requests: RecordedRequest[];
+  /** Replaces all fault rules; throws TypeError/RangeError naming the bad field (rules unchanged then). */
+  setFaults(rules: readonly FaultRule[]): void;
+  clearFaults(): void;
+  /** Copies of the live fault rules, `times` holding what each has left. */
+  faults(): FaultRule[];
+  /** Chat/embeddings requests that passed the key check, by key and by model. */
+  stats(): MockStats;
+  resetStats(): void;
   close(): Promise<void>;
 }
 
@@ -52,14 +85,24 @@ export const RECORD_LIMIT = 1000;
 
 type Route = "chat" | "embeddings" | "models" | "model";
 
+/** Starts a mock provider; resolves once it is listening. Throws on invalid options or fault rules. */
 export async function startMockProvider(options: MockProviderOptions = {}): Promise<MockProvider> {
   const config = resolveOptions(options);
+  const faults = new FaultTable();
+  faults.set(options.faults ?? []);
+  const stats = new RequestStats();
   const requests: RecordedRequest[] = [];
-  const expectedAuth = config.apiKey === undefined ? undefined : `Bearer ${config.apiKey}`;
   let apiRequests = 0;
   let completions = 0;
 
-  const respond = (req: IncomingMessage, res: ServerResponse, route: Route, path: string, raw: string) => {
+  const respond = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    path: string,
+    raw: string,
+    token: string | undefined,
+  ) => {
     let body: unknown;
     let parsed = raw.length > 0;
     try {
@@ -72,9 +115,23 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
       requests.push({ method: req.method ?? "GET", path: req.url ?? path, headers: req.headers, body });
       if (requests.length > RECORD_LIMIT) requests.shift();
     }
+    let fault: CompiledFault | undefined;
+    let streaming = false;
+    let apiRequest = 0;
+    if (route === "chat" || route === "embeddings") {
+      apiRequest = ++apiRequests;
+      const fields =
+        typeof body === "object" && body !== null ? (body as Record<string, unknown>) : undefined;
+      const model = typeof fields?.model === "string" ? fields.model : undefined;
+      streaming = route === "chat" && fields?.stream === true;
+      stats.count(token ?? "", model ?? "");
+      if (faults.rules.length !== 0 && !overridesFaults(req.headers)) {
+        fault = faults.take(token, model, streaming, route);
+      }
+    }
     let plan: Plan;
     try {
-      plan = planRequest(req.headers, config, route === "chat" || route === "embeddings" ? ++apiRequests : 0);
+      plan = planRequest(req.headers, config, apiRequest, fault);
     } catch (error) {
       if (!(error instanceof HeaderError)) throw error;
       sendJson(res, 400, errorJson(400, error.message, error.header));
@@ -83,6 +140,8 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     later(res, plan.latencyMs, () => {
       if (plan.errorStatus !== undefined) {
         sendMockError(res, plan.errorStatus);
+      } else if (plan.fault !== undefined) {
+        sendFault(req, res, route === "chat" ? "chat" : "embeddings", streaming, plan.fault);
       } else if (route === "models") {
         sendJson(res, 200, MODELS_LIST_JSON);
       } else if (route === "model") {
@@ -112,7 +171,9 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     const route = routeOf(path);
     const method = req.method ?? "GET";
     if (route === undefined) {
-      sendJson(res, 404, errorJson(404, `Invalid URL (${method} ${target})`));
+      if (!handleAdmin(req, res, path, faults, stats)) {
+        sendJson(res, 404, errorJson(404, `Invalid URL (${method} ${target})`));
+      }
       return;
     }
     const wanted = route === "chat" || route === "embeddings" ? "POST" : "GET";
@@ -120,34 +181,21 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
       sendJson(res, 405, errorJson(405, `Method ${method} not allowed on ${path}`), { allow: wanted });
       return;
     }
-    if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
+    const token = bearerToken(req.headers.authorization);
+    if (config.apiKeys.size !== 0 && !config.apiKeys.has(token ?? "")) {
       sendJson(res, 401, errorJson(401, "Incorrect API key provided."));
       return;
     }
     if (wanted === "GET") {
-      respond(req, res, route, path, "");
+      respond(req, res, route, path, "", token);
       return;
     }
-    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
-      tooLarge(req, res);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let rejected = false;
-    req.on("data", (chunk: Buffer) => {
-      if (rejected) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        rejected = true;
-        tooLarge(req, res);
-      } else {
-        chunks.push(chunk);
-      }
-    });
-    req.on("end", () => {
-      if (!rejected) respond(req, res, route, path, Buffer.concat(chunks, size).toString("utf8"));
-    });
+    readBody(
+      req,
+      res,
+      (raw) => respond(req, res, route, path, raw, token),
+      () => stats.count(token ?? "", ""),
+    );
   });
   server.keepAliveTimeout = 65_000;
   server.on("connection", (socket) => socket.setNoDelay(true));
@@ -165,6 +213,13 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     url: `http://${host}:${port}/v1`,
     port,
     requests,
+    setFaults: (rules) => {
+      faults.set(rules);
+    },
+    clearFaults: () => faults.clear(),
+    faults: () => faults.list(),
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
