@@ -1,4 +1,6 @@
-import { envHost, envInt, envOptional, envString } from "../../lib/src/env.js";
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { ConfigError, envHost, envInt, envOptional, envString } from "../../lib/src/env.js";
 import { type OidcConfig, oidcConfigFromEnv } from "../../lib/src/oidc.js";
 
 export interface ControlPlaneConfig {
@@ -18,6 +20,28 @@ export interface ControlPlaneConfig {
   pollMs: number;
   /** OIDC/JWT sessions for the management API; unset: API keys only. */
   oidc: OidcConfig | undefined;
+  /** Redis for the change fan-out between replicas; unset: a single replica (the version poll only). */
+  redisUrl: string | undefined;
+  /** Pub/sub channel the replicas announce commits on. */
+  redisChannel: string;
+  /** This replica's id: in fan-out messages and the worker list. */
+  replicaId: string;
+}
+
+/** REDIS_URL must be a redis:// or rediss:// URL; the message never repeats the value (it may hold a password). */
+function redisUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const value = envOptional(env, "REDIS_URL");
+  if (value === undefined) return undefined;
+  let protocol = "";
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    // reported below
+  }
+  if (protocol !== "redis:" && protocol !== "rediss:") {
+    throw new ConfigError("REDIS_URL must be a redis:// or rediss:// URL");
+  }
+  return value;
 }
 
 /** Parses the control plane's environment once; throws ConfigError naming the bad variable. */
@@ -35,5 +59,12 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     heartbeatSeconds: envInt(env, "LLM_GATEWAY_HEARTBEAT_SECONDS", 15, 1, 3600),
     pollMs: envInt(env, "LLM_GATEWAY_VERSION_POLL_MS", 1000, 50, 60_000),
     oidc: oidcConfigFromEnv(env),
+    redisUrl: redisUrlFrom(env),
+    redisChannel: envString(env, "LLM_GATEWAY_REDIS_CHANNEL", "llm-gateway:config-changes"),
+    replicaId: envString(
+      env,
+      "LLM_GATEWAY_REPLICA_ID",
+      `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+    ),
   };
 }

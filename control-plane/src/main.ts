@@ -3,7 +3,8 @@ import type { Logger } from "../../lib/src/logger.js";
 import { createAuthInterceptor } from "./auth/interceptor.js";
 import { createOidcVerifier } from "./auth/oidc.js";
 import { ensureAdminKey } from "./bootstrap.js";
-import { createChangeFeed } from "./changes/change-feed.js";
+import { type ChangeFeed, createChangeFeed } from "./changes/change-feed.js";
+import { type RedisFanout, startRedisFanout } from "./changes/redis-fanout.js";
 import { createTableBuilder } from "./changes/table-builder.js";
 import { createWorkerRegistry, type WorkerRegistry } from "./changes/worker-registry.js";
 import type { ControlPlaneConfig } from "./config.js";
@@ -11,6 +12,7 @@ import { createSecretBox } from "./crypto/envelope.js";
 import { migrate } from "./db/migrate.js";
 import { openDatabase } from "./db/open.js";
 import { createPool, type Db } from "./db/pool.js";
+import { createErrorLogInterceptor } from "./grpc/error-log.js";
 import { REST_SERVICES } from "./rest/services.js";
 import { createRestTranscoder } from "./rest/transcoder.js";
 import { registerRoutes } from "./routes.js";
@@ -26,7 +28,36 @@ export interface ControlPlane {
   /** Generated admin key on first start (print once), else undefined. */
   createdAdminKey: string | undefined;
   bootstrapOrgId: string;
+  /** LLM_GATEWAY_REPLICA_ID (or the generated default). */
+  replicaId: string;
   close(): Promise<void>;
+}
+
+/** How long a start waits for the Redis subscription before going on with the version poll alone. */
+const FANOUT_READY_MS = 3000;
+
+/**
+ * The Redis change fan-out when REDIS_URL is set. Subscribed before the
+ * replica serves, so no announcement is missed; a Redis that is down delays
+ * the start by at most FANOUT_READY_MS and the replica runs on the version poll.
+ */
+async function startFanout(
+  config: ControlPlaneConfig,
+  feed: ChangeFeed,
+  db: Db,
+  log: Logger,
+): Promise<RedisFanout | undefined> {
+  if (!config.redisUrl) return undefined;
+  const fanout = startRedisFanout({
+    url: config.redisUrl,
+    channel: config.redisChannel,
+    replicaId: config.replicaId,
+    feed,
+    db,
+    log,
+  });
+  await fanout.ready(FANOUT_READY_MS);
+  return fanout;
 }
 
 /** Starts the control plane: database, migrations, bootstrap key, RPC server. */
@@ -49,10 +80,12 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     workers,
     heartbeatSeconds: config.heartbeatSeconds,
     oidcIssuer: config.oidc?.issuer,
+    replicaId: config.replicaId,
   };
   const connect = connectNodeAdapter({
     routes: registerRoutes(deps),
     interceptors: [
+      createErrorLogInterceptor(log),
       createAuthInterceptor(
         db,
         config.workerToken,
@@ -61,6 +94,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     ],
   });
   const rest = createRestTranscoder({ services: REST_SERVICES, connectHandler: connect, log });
+  const fanout = await startFanout(config, feed, db, log);
   const server = await listenH1AndH2c(
     (req, res) => {
       if (req.url === "/healthz" || req.url === "/readyz") {
@@ -73,9 +107,12 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     },
     config.host,
     config.port,
-  );
+  ).catch(async (err: unknown) => {
+    await fanout?.close();
+    throw err;
+  });
   const url = `http://${config.host}:${server.port}`;
-  log.info({ url }, "control plane listening");
+  log.info({ url, replica: config.replicaId, fanout: fanout ? "redis" : "off" }, "control plane listening");
   return {
     url,
     port: server.port,
@@ -84,7 +121,9 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     workers,
     createdAdminKey: boot.createdKey,
     bootstrapOrgId: boot.orgId,
+    replicaId: config.replicaId,
     async close() {
+      await fanout?.close();
       feed.close();
       await server.close();
       await db.end();

@@ -4,6 +4,7 @@ import { AnalyticsService } from "../../proto/gen/llmgateway/v1/analytics_servic
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { AuditService } from "../../proto/gen/llmgateway/v1/audit_service_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
+import { FleetService } from "../../proto/gen/llmgateway/v1/fleet_service_pb.js";
 import { MembershipService } from "../../proto/gen/llmgateway/v1/membership_service_pb.js";
 import { MetricsTokenService } from "../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
 import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
@@ -18,6 +19,7 @@ import { createAnalyticsService } from "./services/analytics.js";
 import { createApiKeyService } from "./services/api-keys.js";
 import { createAuditService } from "./services/audit.js";
 import { createCredentialService } from "./services/credentials.js";
+import { createFleetService } from "./services/fleet.js";
 import { createMembershipService } from "./services/memberships.js";
 import { createMetricsTokenService } from "./services/metrics-tokens.js";
 import { createOrganizationService } from "./services/organizations.js";
@@ -40,6 +42,7 @@ export const MANAGEMENT_SERVICES = [
   PolicyService,
   PricingService,
   MembershipService,
+  FleetService,
 ] as const;
 
 /** Every service the control plane serves, wired to its dependencies. */
@@ -56,6 +59,7 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
     router.service(PolicyService, createPolicyService(deps));
     router.service(PricingService, createPricingService(deps));
     router.service(MembershipService, createMembershipService(deps, deps.oidcIssuer));
+    router.service(FleetService, createFleetService(deps));
     router.service(WorkerService, createWorkerService(deps));
     const services = [...MANAGEMENT_SERVICES, WorkerService];
     registerReflection(router, [...services, Health]);

@@ -52,3 +52,13 @@ export function envUrl(env: Env, name: string, fallback?: string): string {
 export function envHost(env: Env, name: string): string {
   return envString(env, name, "127.0.0.1");
 }
+
+export function envFloat(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a number between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}

@@ -28,6 +28,8 @@ const REDACT_PATHS = [
   "*.adminKey",
   "databaseUrl",
   "*.databaseUrl",
+  "redisUrl",
+  "*.redisUrl",
 ];
 
 /** Creates the structured JSON logger used by every process (stdout unless a destination is given). */

@@ -10,7 +10,7 @@ export async function runMigrate(): Promise<void> {
   const url = envOptional(process.env, "DATABASE_URL");
   const embedded = url
     ? undefined
-    : await startEmbeddedPostgres(envString(process.env, "LLM_GATEWAY_DATA_DIR", ".data"));
+    : await startEmbeddedPostgres(envString(process.env, "LLM_GATEWAY_DATA_DIR", ".data"), log);
   const db = createPool({ connectionString: url ?? (embedded?.url as string), max: 2 });
   try {
     const applied = await migrate(db, log);

@@ -26,6 +26,7 @@ const PERMISSIONS: readonly Permission[] = [
   "pricing.read",
   "members.manage",
   "members.read",
+  "workers.read",
 ];
 const ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER] as const;
 
@@ -49,6 +50,7 @@ const EXPECTED: Record<Permission, Record<(typeof ROLES)[number], boolean>> = {
   "pricing.read": { 1: true, 2: true, 3: true, 4: true, 5: false },
   "members.manage": { 1: true, 2: true, 3: false, 4: false, 5: false },
   "members.read": { 1: true, 2: true, 3: false, 4: false, 5: false },
+  "workers.read": { 1: false, 2: false, 3: false, 4: false, 5: false },
 };
 
 function principal(role: Role, platformAdmin = false, orgId = ORG): Principal {

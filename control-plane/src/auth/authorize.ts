@@ -21,7 +21,8 @@ export type Permission =
   | "pricing.manage"
   | "pricing.read"
   | "members.manage"
-  | "members.read";
+  | "members.read"
+  | "workers.read";
 
 /** The authorization table: which roles hold which permission inside their organization. */
 export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
@@ -43,6 +44,8 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
   "pricing.read": [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST],
   "members.manage": [Role.OWNER, Role.ADMIN],
   "members.read": [Role.OWNER, Role.ADMIN],
+  // Workers serve every tenant: platform admins only.
+  "workers.read": [],
 };
 
 /**

@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import type { Logger } from "../../../lib/src/logger.js";
+import { servePglite } from "./pglite-server.js";
 
 export interface EmbeddedPostgres {
   /** postgres:// URL of the loopback socket server. */
@@ -10,21 +11,21 @@ export interface EmbeddedPostgres {
 
 /**
  * Runs PGlite (Postgres compiled to WASM) with its data in `dataDir` and
- * serves it on a loopback port, so the same `pg` code and migrations run
- * unchanged against it. The socket server multiplexes connections onto the
- * single PGlite session and keeps each transaction on one connection.
+ * serves it on a loopback port (pglite-server.ts), so the same `pg` code and
+ * migrations run unchanged against it.
  */
-export async function startEmbeddedPostgres(dataDir: string, port = 0): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: Logger,
+  port = 0,
+): Promise<EmbeddedPostgres> {
   await mkdir(dataDir, { recursive: true });
   const db = await PGlite.create({ dataDir });
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: 16 });
-  await server.start();
-  const address = server.getServerConn();
-  const boundPort = Number(address.split(":").pop());
+  const server = await servePglite(db, "127.0.0.1", port, log);
   return {
-    url: `postgres://postgres@127.0.0.1:${boundPort}/postgres?sslmode=disable`,
+    url: `postgres://postgres@127.0.0.1:${server.port}/postgres?sslmode=disable`,
     async close() {
-      await server.stop();
+      await server.close();
       await db.close();
     },
   };

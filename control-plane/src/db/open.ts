@@ -25,7 +25,7 @@ export async function openDatabase(config: DatabaseSettings, log: Logger): Promi
     if (!config.masterKey) throw new Error("LLM_GATEWAY_MASTER_KEY is required when DATABASE_URL is set");
     return { url: config.databaseUrl, masterKeys: parseMasterKeys(config.masterKey), close: async () => {} };
   }
-  const embedded = await startEmbeddedPostgres(config.dataDir);
+  const embedded = await startEmbeddedPostgres(config.dataDir, log);
   log.info(
     { dataDir: config.dataDir },
     "embedded PostgreSQL (PGlite) started; set DATABASE_URL for a real server",

@@ -40,3 +40,9 @@ export async function read<T>(what: string, fn: () => Promise<T>): Promise<T> {
     throw mapDbError(err, what);
   }
 }
+
+/**
+ * Writes that are not configuration changes — worker telemetry: no audit row,
+ * no routing-table version, no watcher to wake — map database errors the same way.
+ */
+export const recordTelemetry: typeof read = read;

@@ -78,7 +78,11 @@ async function validateTargets(
   return stored;
 }
 
-/** Checks the fallback chain: bounded length, valid targets, at least one known trigger per step. */
+/**
+ * Checks the fallback chain: bounded length, valid targets, at least one known
+ * trigger per step, and never ERROR_CLASS_BAD_REQUEST (the provider would
+ * answer any step the same way).
+ */
 async function validateFallbacks(
   db: Queryable,
   orgId: string,
@@ -93,6 +97,19 @@ async function validateFallbacks(
     if (step.triggers.length === 0 || step.triggers.includes(ErrorClass.UNSPECIFIED)) {
       throw new ConnectError(
         `fallbacks[${i}].triggers needs at least one error class, and no ERROR_CLASS_UNSPECIFIED`,
+        Code.InvalidArgument,
+      );
+    }
+    if (step.triggers.includes(ErrorClass.BAD_REQUEST)) {
+      throw new ConnectError(
+        `fallbacks[${i}].triggers: bad requests are never a fallback trigger (ERROR_CLASS_BAD_REQUEST)`,
+        Code.InvalidArgument,
+      );
+    }
+    const unknown = step.triggers.find((t) => ErrorClass[t] === undefined);
+    if (unknown !== undefined) {
+      throw new ConnectError(
+        `fallbacks[${i}].triggers: ${unknown} is not a known error class`,
         Code.InvalidArgument,
       );
     }

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampDate, timestampNow } from "@bufbuild/protobuf/wkt";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   HeartbeatSchema,
@@ -8,15 +8,15 @@ import {
   type WorkerService,
 } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
 import { ingestUsageRows } from "../analytics/ingest.js";
-import { estimateCosts } from "../analytics/pricing.js";
+import { priceRecords, usageRecords } from "../analytics/usage-rows.js";
+import { operationalAuditEntries, storeOperationalEvents } from "../audit/operational-events.js";
 import { requireWorker } from "../auth/principal.js";
 import { currentVersion, oldestDeltaBase } from "../changes/change-log.js";
 import type { TableBuilder } from "../changes/table-builder.js";
 import type { WorkerRegistry } from "../changes/worker-registry.js";
 import { withTransaction } from "../db/pool.js";
-import type { ServiceDeps } from "./deps.js";
-
-const MAX_USAGE_BATCH = 5000;
+import { recordTelemetry, type ServiceDeps } from "./deps.js";
+import { recordWorkerStatus } from "./worker-status.js";
 
 export interface WorkerServiceDeps extends ServiceDeps {
   tables: TableBuilder;
@@ -24,8 +24,11 @@ export interface WorkerServiceDeps extends ServiceDeps {
   heartbeatSeconds: number;
   /** The configured OIDC issuer; users are keyed by it. */
   oidcIssuer: string | undefined;
+  /** This replica's id, recorded with each worker status report. */
+  replicaId: string;
 }
 
+/** The worker-facing service: routing-table stream, usage and operational events, status reports. */
 export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof WorkerService> {
   const { db, tables } = deps;
 
@@ -65,6 +68,7 @@ export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof
       try {
         let version = Number(req.knownVersion);
         for (;;) {
+          const seen = deps.feed.generation; // before the read, so a wake-up during it is not lost
           const latest = await currentVersion(db);
           if (latest !== version || !session.sentOnce) {
             const message = await tableSince(version);
@@ -81,7 +85,7 @@ export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof
               intervalSeconds: deps.heartbeatSeconds,
             }),
           };
-          const woken = await deps.feed.wait(deps.heartbeatSeconds * 1000, ctx.signal);
+          const woken = await deps.feed.wait(deps.heartbeatSeconds * 1000, ctx.signal, seen);
           if (ctx.signal.aborted) return;
           if (!woken) yield heartbeat;
         }
@@ -90,68 +94,28 @@ export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof
       }
     },
 
-    async reportWorkerStatus(_req, ctx) {
+    async reportWorkerStatus(req, ctx) {
       requireWorker(ctx);
-      throw new ConnectError("worker status reporting is not built yet", Code.Unimplemented);
+      await recordTelemetry("worker status", () => recordWorkerStatus(db, deps.replicaId, req));
+      return {};
     },
+
     async ingestUsage(req, ctx) {
       requireWorker(ctx);
-      if (req.events.length > MAX_USAGE_BATCH) {
-        throw new ConnectError(`at most ${MAX_USAGE_BATCH} events per batch`, Code.InvalidArgument);
+      // Everything is validated before anything is stored: a bad call stores nothing.
+      const records = usageRecords(req.workerId, req.events);
+      const operational = operationalAuditEntries(req.workerId, req.operationalEvents);
+      let accepted = 0;
+      if (records.length > 0) {
+        try {
+          accepted = await ingestUsageRows(db, await priceRecords(db, records));
+        } catch (err) {
+          throw new ConnectError("usage batch rejected", Code.InvalidArgument, undefined, undefined, err);
+        }
       }
-      if (req.events.length === 0) return { accepted: 0, duplicates: 0 };
-      const rows = req.events.map((e) => {
-        if (!e.requestId || !e.orgId)
-          throw new ConnectError("events need request_id and org_id", Code.InvalidArgument);
-        return {
-          request_id: e.requestId,
-          org_id: e.orgId,
-          api_key_id: e.apiKeyId || null,
-          user_id: e.userId,
-          provider: e.provider,
-          credential_id: e.credentialId || null,
-          requested_model: e.requestedModel,
-          served_model: e.servedModel,
-          request_type: e.requestType,
-          streamed: e.streamed,
-          status_code: e.statusCode,
-          error_code: e.errorCode,
-          prompt_tokens: Number(e.promptTokens),
-          completion_tokens: Number(e.completionTokens),
-          cached_tokens: Number(e.cachedTokens),
-          reasoning_tokens: Number(e.reasoningTokens),
-          started_at: (e.startedAt ? timestampDate(e.startedAt) : new Date()).toISOString(),
-          duration_ms: e.durationMs,
-          provider_duration_ms: e.providerDurationMs,
-          time_to_first_token_ms: e.timeToFirstTokenMs,
-          attempts: e.attempts,
-          routing_version: Number(e.routingVersion),
-          worker_id: req.workerId,
-          estimated_cost_usd: e.estimatedCostUsd,
-          ingested_at: new Date().toISOString(),
-        };
-      });
-      const costs = await estimateCosts(
-        db,
-        rows.map((r) => ({
-          orgId: r.org_id,
-          provider: r.provider,
-          model: r.served_model,
-          promptTokens: r.prompt_tokens,
-          completionTokens: r.completion_tokens,
-          cachedTokens: r.cached_tokens,
-        })),
-      ).catch(() => rows.map(() => 0));
-      const priced = rows.map((r, n) => ({
-        ...r,
-        estimated_cost_usd: r.estimated_cost_usd || (costs[n] ?? 0),
-      }));
-      try {
-        const accepted = await ingestUsageRows(db, priced);
-        return { accepted, duplicates: rows.length - accepted };
-      } catch (err) {
-        throw new ConnectError("usage batch rejected", Code.InvalidArgument, undefined, undefined, err);
-      }
+      // A separate transaction: both halves are idempotent, so a retried call completes either.
+      const operationalEventsAccepted = await storeOperationalEvents(db, deps.log, operational);
+      return { accepted, duplicates: records.length - accepted, operationalEventsAccepted };
     },
   };
 }

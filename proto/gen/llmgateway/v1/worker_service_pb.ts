@@ -23,6 +23,8 @@ export const file_llmgateway_v1_worker_service: GenFile = /*@__PURE__*/
  */
 export type ReportWorkerStatusRequest = Message<"llmgateway.v1.ReportWorkerStatusRequest"> & {
   /**
+   * Required, at most 200 characters; the key of the worker list.
+   *
    * @generated from field: string worker_id = 1;
    */
   workerId: string;
@@ -368,7 +370,9 @@ export type IngestUsageRequest = Message<"llmgateway.v1.IngestUsageRequest"> & {
 
   /**
    * Operational events for the audit log, aggregated by the worker per
-   * (organization, kind, credential, error class) over a short window.
+   * (organization, kind, credential, error class) over a short window. At
+   * most 1000 per call; each needs event_id, org_id and credential_id (UUIDs),
+   * a kind, and detail of at most 500 characters, and worker_id must be set.
    *
    * @generated from field: repeated llmgateway.v1.OperationalEvent operational_events = 3;
    */
