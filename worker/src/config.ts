@@ -1,7 +1,23 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { envHost, envInt, envString, envUrl } from "../../lib/src/env.js";
+import { envFloat, envHost, envInt, envString, envUrl } from "../../lib/src/env.js";
 import { type OidcConfig, oidcConfigFromEnv } from "../../lib/src/oidc.js";
+import type { HealthOptions } from "./routing/health.js";
+import type { RetryBudgetOptions } from "./routing/retry-budget.js";
+
+/** How the routing engine retries, falls back and gives up. */
+export interface RoutingConfig {
+  /** No new attempt starts later than this after a request arrived. */
+  requestTimeoutMs: number;
+  maxAttempts: number;
+  sameTargetRetries: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Longest Retry-After the engine waits out within one request. */
+  maxWaitMs: number;
+  budget: RetryBudgetOptions;
+  health: HealthOptions;
+}
 
 export interface WorkerConfig {
   host: string;
@@ -16,8 +32,51 @@ export interface WorkerConfig {
   upstreamBodyTimeoutMs: number;
   /** How long SIGTERM waits for in-flight requests before exiting. */
   drainTimeoutMs: number;
+  /**
+   * After SIGTERM, how long the worker keeps accepting connections (answering
+   * /readyz 503) so load balancers and Envoy's health checks notice before it
+   * stops listening.
+   */
+  drainDelayMs: number;
   /** OIDC session tokens accepted as the api_key; unset: gateway keys only. */
   oidc: OidcConfig | undefined;
+  routing: RoutingConfig;
+  /** SSE keepalive: a ping after this much silence; also how long a stream may wait before it is committed. */
+  ssePingMs: number;
+  /** Usage events held while the control plane is unreachable. */
+  usageBufferEvents: number;
+  /** Window over which operational events are aggregated into one audit row. */
+  operationalEventWindowMs: number;
+  /** How often the worker reports its status (also after every routing-table change). */
+  statusReportMs: number;
+}
+
+function routingConfig(env: NodeJS.ProcessEnv): RoutingConfig {
+  return {
+    requestTimeoutMs: envInt(env, "LLM_GATEWAY_REQUEST_TIMEOUT_MS", 600_000, 1),
+    maxAttempts: envInt(env, "LLM_GATEWAY_MAX_ATTEMPTS", 5, 1, 20),
+    sameTargetRetries: envInt(env, "LLM_GATEWAY_SAME_TARGET_RETRIES", 2, 0, 10),
+    backoffBaseMs: envInt(env, "LLM_GATEWAY_RETRY_BACKOFF_MS", 100, 0),
+    backoffMaxMs: envInt(env, "LLM_GATEWAY_RETRY_BACKOFF_MAX_MS", 2000, 0),
+    maxWaitMs: envInt(env, "LLM_GATEWAY_MAX_RETRY_WAIT_MS", 5000, 0),
+    budget: {
+      ratio: envFloat(env, "LLM_GATEWAY_RETRY_BUDGET_RATIO", 0.2, 0, 10),
+      minPerSecond: envFloat(env, "LLM_GATEWAY_RETRY_BUDGET_MIN_PER_SECOND", 10, 0, 100_000),
+      max: envInt(env, "LLM_GATEWAY_RETRY_BUDGET_MAX", 100, 1),
+    },
+    health: {
+      consecutiveFailures: envInt(env, "LLM_GATEWAY_CIRCUIT_CONSECUTIVE_FAILURES", 5, 1),
+      failureRate: envFloat(env, "LLM_GATEWAY_CIRCUIT_FAILURE_RATE", 0.5, 0.01, 1),
+      minRequests: envInt(env, "LLM_GATEWAY_CIRCUIT_MIN_REQUESTS", 20, 1),
+      windowMs: envInt(env, "LLM_GATEWAY_CIRCUIT_WINDOW_MS", 10_000, 1000, 600_000),
+      openMs: envInt(env, "LLM_GATEWAY_CIRCUIT_OPEN_MS", 5000, 1),
+      maxOpenMs: envInt(env, "LLM_GATEWAY_CIRCUIT_MAX_OPEN_MS", 60_000, 1),
+      authOpenMs: envInt(env, "LLM_GATEWAY_AUTH_FAILURE_OPEN_MS", 60_000, 1),
+      quotaCooldownMs: envInt(env, "LLM_GATEWAY_QUOTA_COOLDOWN_MS", 60_000, 0),
+      rateLimitCooldownMs: envInt(env, "LLM_GATEWAY_RATE_LIMIT_COOLDOWN_MS", 1000, 0),
+      maxCooldownMs: envInt(env, "LLM_GATEWAY_MAX_COOLDOWN_MS", 300_000, 0),
+    },
+  };
 }
 
 /** Parses the worker's environment once; throws ConfigError naming the bad variable. */
@@ -38,6 +97,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     upstreamHeadersTimeoutMs: envInt(env, "LLM_GATEWAY_UPSTREAM_HEADERS_TIMEOUT_MS", 300_000, 1),
     upstreamBodyTimeoutMs: envInt(env, "LLM_GATEWAY_UPSTREAM_BODY_TIMEOUT_MS", 300_000, 1),
     drainTimeoutMs: envInt(env, "LLM_GATEWAY_DRAIN_TIMEOUT_MS", 30_000, 0),
+    drainDelayMs: envInt(env, "LLM_GATEWAY_DRAIN_DELAY_MS", 0, 0, 600_000),
     oidc: oidcConfigFromEnv(env),
+    routing: routingConfig(env),
+    ssePingMs: envInt(env, "LLM_GATEWAY_SSE_PING_MS", 15_000, 100),
+    usageBufferEvents: envInt(env, "LLM_GATEWAY_USAGE_BUFFER_EVENTS", 100_000, 1000),
+    operationalEventWindowMs: envInt(env, "LLM_GATEWAY_OPERATIONAL_EVENT_WINDOW_MS", 10_000, 100),
+    statusReportMs: envInt(env, "LLM_GATEWAY_STATUS_REPORT_MS", 10_000, 100),
   };
 }

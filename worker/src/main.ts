@@ -3,9 +3,18 @@ import type { Logger } from "../../lib/src/logger.js";
 import type { WorkerConfig } from "./config.js";
 import { createWorkerServer } from "./http/server.js";
 import { createSessionAuthenticator } from "./http/session.js";
+import { createMetricsHandler } from "./metrics/endpoint.js";
+import { createWorkerMetrics, type WorkerMetrics } from "./metrics/metrics.js";
+import { createRoutingEngine } from "./routing/engine.js";
+import { type CredentialHealth, createCredentialHealth } from "./routing/health.js";
+import { createEngineObserver } from "./routing/observer.js";
+import { createRetryBudget } from "./routing/retry-budget.js";
+import { createKeepalive } from "./streaming/keepalive.js";
 import { createRoutingTable, type RoutingTable } from "./table/routing-table.js";
+import { startStatusReporter } from "./table/status-reporter.js";
 import { startTableSync, type TableSync } from "./table/table-client.js";
 import { createPools } from "./upstream/pools.js";
+import { createOperationalEvents } from "./usage/operational-events.js";
 import { createUsageReporter, type UsageReporter } from "./usage/usage-reporter.js";
 
 export const BUILD_VERSION = process.env.npm_package_version ?? "0.1.0";
@@ -16,26 +25,48 @@ export interface Worker {
   table: RoutingTable;
   sync: TableSync;
   usage: UsageReporter;
-  /** Stops taking requests, waits for in-flight ones (up to the drain timeout), flushes usage. */
+  health: CredentialHealth;
+  metrics: WorkerMetrics;
+  /**
+   * Drains: /readyz turns 503 at once, requests in flight (streams included)
+   * run to their end or the drain timeout, then usage is flushed.
+   */
   close(): Promise<void>;
 }
 
-/** Starts a worker: routing-table sync, usage reporter, HTTP server. */
+/** Starts a worker: routing-table sync, routing engine, usage reporter, HTTP server. */
 export async function startWorker(config: WorkerConfig, log: Logger): Promise<Worker> {
+  let draining = false;
   const table = createRoutingTable();
-  const sync = startTableSync({
-    controlPlaneUrl: config.controlPlaneUrl,
-    workerToken: config.workerToken,
+  const events = createOperationalEvents({
     workerId: config.workerId,
-    buildVersion: BUILD_VERSION,
+    windowMs: config.operationalEventWindowMs,
+  });
+  // The circuit breakers report to the observer, which needs the metrics, which read the breakers.
+  let observer: ReturnType<typeof createEngineObserver> | undefined;
+  const health = createCredentialHealth(config.routing.health, (t) => observer?.circuit(t));
+  const metrics = createWorkerMetrics({
     table,
-    log,
+    health,
+    usageBuffered: () => usage.buffered,
+    operationalDropped: () => events.dropped,
   });
   const usage = createUsageReporter({
     controlPlaneUrl: config.controlPlaneUrl,
     workerToken: config.workerToken,
     workerId: config.workerId,
     log,
+    events,
+    maxBuffered: config.usageBufferEvents,
+    onDrop: (n) => metrics.usageDropped(n),
+  });
+  const engineObserver = createEngineObserver(metrics, events, log);
+  observer = engineObserver;
+  const engine = createRoutingEngine({
+    ...config.routing,
+    health,
+    budget: createRetryBudget(config.routing.budget),
+    observer: engineObserver,
   });
   const pools = createPools({
     connectionsPerOrigin: config.upstreamConnections,
@@ -43,16 +74,57 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
     headersTimeoutMs: config.upstreamHeadersTimeoutMs,
     bodyTimeoutMs: config.upstreamBodyTimeoutMs,
   });
-  let draining = false;
-  const server = createWorkerServer({
+  const keepalive = createKeepalive(config.ssePingMs);
+  const web = createWorkerServer({
     table,
     pools,
     usage,
+    engine,
+    keepalive,
     log,
     maxBodyBytes: config.maxBodyBytes,
     sessions: config.oidc ? createSessionAuthenticator(config.oidc, table) : undefined,
+    requestTimeoutMs: config.routing.requestTimeoutMs,
+    headersTimeoutMs: config.upstreamHeadersTimeoutMs,
+    commitAfterMs: config.ssePingMs,
+    streamBroke(target, route, errorClass) {
+      health.failure(target.credential, errorClass, undefined, Date.now());
+      engineObserver.attemptFailed(
+        target,
+        { errorClass, status: 502, body: "", code: "upstream_stream_broken", upstreamStatus: 200 },
+        route,
+      );
+    },
+    metrics: createMetricsHandler(table, metrics.registry),
+    isDraining: () => draining,
     isReady: () => !draining && table.version > 0,
   });
+  const status = startStatusReporter({
+    controlPlaneUrl: config.controlPlaneUrl,
+    workerToken: config.workerToken,
+    workerId: config.workerId,
+    buildVersion: BUILD_VERSION,
+    table,
+    intervalMs: config.statusReportMs,
+    log,
+    stats: () => ({
+      activeRequests: web.active,
+      usageBuffered: usage.buffered,
+      usageDropped: usage.dropped,
+      draining,
+    }),
+  });
+  const sync = startTableSync({
+    controlPlaneUrl: config.controlPlaneUrl,
+    workerToken: config.workerToken,
+    workerId: config.workerId,
+    buildVersion: BUILD_VERSION,
+    table,
+    log,
+    onApplied: () => status.changed(),
+  });
+
+  const { server } = web;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);
@@ -66,14 +138,26 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
     table,
     sync,
     usage,
+    health,
+    metrics,
     async close() {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      status.changed();
+      log.info({ active: web.active, delayMs: config.drainDelayMs }, "draining: /readyz answers 503");
+      const started = Date.now();
+      if (config.drainDelayMs > 0) await new Promise((r) => setTimeout(r, config.drainDelayMs));
+      server.close();
       server.closeIdleConnections();
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.drainTimeoutMs).unref());
-      await Promise.race([closed, timeout]);
+      const timeout = new Promise<boolean>((resolve) =>
+        setTimeout(() => resolve(false), Math.max(0, config.drainTimeoutMs - (Date.now() - started))).unref(),
+      );
+      const drained = await Promise.race([web.idle().then(() => true), timeout]);
+      if (!drained) log.warn({ active: web.active }, "drain timeout: closing requests still in flight");
+      else log.info("drained: no request in flight");
       server.closeAllConnections();
+      keepalive.close();
       sync.close();
+      status.close();
       await usage.close();
       await pools.close();
     },

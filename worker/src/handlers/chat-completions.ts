@@ -1,32 +1,39 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { looksLikeJwt } from "../../../lib/src/oidc.js";
+import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { authenticate, presentedKey } from "../http/auth.js";
 import { parseJsonObject, readBody } from "../http/body.js";
 import { GatewayError, sendError } from "../http/errors.js";
 import type { SessionAuthenticator } from "../http/session.js";
-import { ADAPTERS } from "../providers/registry.js";
-import type { Usage } from "../providers/types.js";
-import { pickTarget } from "../table/compile.js";
+import type { RoutingEngine } from "../routing/engine.js";
+import type { AttemptFailure } from "../routing/failures.js";
+import type { Keepalive } from "../streaming/keepalive.js";
+import { relayStream, SSE_HEADERS } from "../streaming/relay.js";
+import type { CompiledRoute, CompiledTarget } from "../table/compile.js";
 import type { KeyRecord, RoutingTable } from "../table/routing-table.js";
 import type { Pools } from "../upstream/pools.js";
 import type { UsageReporter } from "../usage/usage-reporter.js";
+import { type Account, closeAccount, openAccount } from "./account.js";
+import { chatAttempt } from "./chat-attempt.js";
 
-export interface ChatDeps {
+/** What the OpenAI-compatible handlers need from the worker. */
+export interface GatewayDeps {
   table: RoutingTable;
   pools: Pools;
   usage: UsageReporter;
+  engine: RoutingEngine;
+  keepalive: Keepalive;
   maxBodyBytes: number;
   /** OIDC session tokens as the api_key; undefined when OIDC is not configured. */
   sessions: SessionAuthenticator | undefined;
+  /** No new attempt starts later than this after arrival; caps each attempt's wait for headers. */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  /** A stream silent this long after the provider accepted it is committed (pinged) anyway. */
+  commitAfterMs: number;
+  /** A committed stream broke: the credential's health and metrics hear of it. */
+  streamBroke(target: CompiledTarget, route: CompiledRoute, errorClass: ErrorClass): void;
 }
-
-const SSE_HEADERS = {
-  "content-type": "text/event-stream; charset=utf-8",
-  "cache-control": "no-cache, no-transform",
-  "x-accel-buffering": "no",
-};
 
 function validate(body: Record<string, unknown>): { model: string; stream: boolean } {
   const { model, messages, stream } = body;
@@ -42,91 +49,51 @@ function validate(body: Record<string, unknown>): { model: string; stream: boole
   return { model, stream: stream === true };
 }
 
-const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
-const UNREACHABLE_CODES = new Set([
-  "UND_ERR_CONNECT",
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ECONNRESET",
-]);
-
-/** A failure talking to the provider (connect, timeout, dropped body) as the client's error. */
-function upstreamFailure(err: unknown, provider: string): GatewayError {
-  const code = (err as { code?: string }).code ?? "";
-  if (TIMEOUT_CODES.has(code))
-    return new GatewayError("upstream_timeout", `provider ${provider} did not answer in time`);
-  if (UNREACHABLE_CODES.has(code))
-    return new GatewayError("upstream_unreachable", `could not reach provider ${provider}`);
-  return new GatewayError("upstream_error", `the connection to provider ${provider} failed`);
+function wantsUsage(body: Record<string, unknown>): boolean {
+  const options = body.stream_options;
+  return (
+    typeof options === "object" &&
+    options !== null &&
+    (options as { include_usage?: unknown }).include_usage === true
+  );
 }
 
-function requestIdOf(req: IncomingMessage): string {
-  const given = req.headers["x-request-id"];
-  return typeof given === "string" && /^[\w.:-]{8,128}$/.test(given) ? given : randomUUID();
+/** The key of a request: a gateway API key, or an OIDC session token when OIDC is on. */
+export async function authenticateRequest(req: IncomingMessage, deps: GatewayDeps): Promise<KeyRecord> {
+  if (deps.table.version === 0)
+    throw new GatewayError("gateway_not_ready", "the gateway has no routing table yet");
+  const token = presentedKey(req);
+  return deps.sessions && token && looksLikeJwt(token)
+    ? deps.sessions.authenticate(req, token)
+    : authenticate(req, deps.table, token);
 }
 
-/** POST /v1/chat/completions: authenticate, route, call the provider, relay, account. */
-export function createChatHandler(deps: ChatDeps) {
+/** Sends the failure the routing engine ended with, Retry-After included. */
+export function sendFailure(res: ServerResponse, f: AttemptFailure): void {
+  const headers: Record<string, string | number> = {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(f.body),
+  };
+  if (f.retryAfterMs !== undefined) headers["retry-after"] = Math.max(1, Math.ceil(f.retryAfterMs / 1000));
+  res.writeHead(f.status, headers);
+  res.end(f.body);
+}
+
+/** POST /v1/chat/completions: authenticate, route through the engine, relay, account. */
+export function createChatHandler(deps: GatewayDeps) {
+  const finish = (a: Account, status: number, code: string) =>
+    closeAccount(deps.usage, a, status, code, deps.table.version);
+
   return async function handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const startedAt = Date.now();
-    const requestId = requestIdOf(req);
-    res.setHeader("x-request-id", requestId);
-    let key: KeyRecord | undefined;
-    const account = {
-      model: "",
-      servedModel: "",
-      provider: "",
-      credentialId: "",
-      streamed: false,
-      providerMs: 0,
-      ttftMs: 0,
-      attempts: 0,
-      usage: undefined as Usage | undefined,
-    };
-    const finish = (status: number, errorCode = "") => {
-      if (!key) return; // unauthenticated requests are not tenant usage
-      const u = account.usage;
-      deps.usage.record({
-        requestId,
-        orgId: key.orgId,
-        apiKeyId: key.id,
-        userId: key.userId,
-        provider: account.provider,
-        credentialId: account.credentialId,
-        requestedModel: account.model,
-        servedModel: account.servedModel,
-        requestType: "chat",
-        streamed: account.streamed,
-        statusCode: status,
-        errorCode,
-        promptTokens: BigInt(u?.promptTokens ?? 0),
-        completionTokens: BigInt(u?.completionTokens ?? 0),
-        cachedTokens: BigInt(u?.cachedTokens ?? 0),
-        reasoningTokens: BigInt(u?.reasoningTokens ?? 0),
-        startedAt: timestampFromMs(startedAt),
-        durationMs: performance.now() - started,
-        providerDurationMs: account.providerMs,
-        timeToFirstTokenMs: account.ttftMs,
-        attempts: account.attempts,
-        routingVersion: BigInt(deps.table.version),
-      });
-    };
-
+    const a = openAccount(req, "chat");
+    res.setHeader("x-request-id", a.requestId);
     try {
-      if (deps.table.version === 0)
-        throw new GatewayError("gateway_not_ready", "the gateway has no routing table yet");
-      const token = presentedKey(req);
-      key =
-        deps.sessions && token && looksLikeJwt(token)
-          ? await deps.sessions.authenticate(req, token)
-          : authenticate(req, deps.table, token);
+      a.key = await authenticateRequest(req, deps);
       const body = parseJsonObject(await readBody(req, deps.maxBodyBytes));
       const { model, stream } = validate(body);
-      account.model = model;
-      account.streamed = stream;
-      const route = deps.table.findRoute(key.orgId, model);
+      a.model = model;
+      a.streamed = stream;
+      const route = deps.table.findRoute(a.key.orgId, model);
       if (!route) {
         throw new GatewayError(
           "model_not_found",
@@ -134,107 +101,59 @@ export function createChatHandler(deps: ChatDeps) {
           "model",
         );
       }
-      const target = pickTarget(route);
-      if (!target) {
-        throw new GatewayError(
-          "model_unavailable",
-          `The model \`${model}\` has no enabled provider credential right now.`,
-          "model",
-        );
-      }
-      const { credential } = target;
-      const adapter = ADAPTERS[credential.provider.wireFormat];
-      account.provider = credential.provider.id;
-      account.credentialId = credential.id;
-      account.servedModel = target.upstreamModel;
-      account.attempts = 1;
-      const upstream = adapter.chatRequest(body, target);
-
       const abort = new AbortController();
       res.once("close", () => {
         if (!res.writableFinished) abort.abort();
       });
-      const providerStart = performance.now();
-      let response: Awaited<ReturnType<ReturnType<Pools["get"]>["request"]>>;
-      try {
-        response = await deps.pools.get(credential.origin).request({
-          method: "POST",
-          path: credential.basePath + upstream.path,
-          headers: upstream.headers,
-          body: upstream.body,
-          signal: abort.signal,
-        });
-      } catch (err) {
-        throw upstreamFailure(err, credential.provider.id);
-      }
-      const readAll = async () => {
-        try {
-          return Buffer.from(await response.body.arrayBuffer());
-        } catch (err) {
-          throw upstreamFailure(err, credential.provider.id);
+      const deadline = a.startedAt + deps.requestTimeoutMs;
+      const attempt = chatAttempt(deps, body, stream, wantsUsage(body), abort.signal, deadline);
+      const result = await deps.engine.run(route, attempt, deadline, abort.signal);
+      a.target = result.target;
+      a.attempts = result.attempts;
+      a.fallbackDepth = result.fallbackDepth;
+      const value = result.value;
+      if (result.aborted || value === undefined) {
+        if (result.aborted || !result.failure) {
+          finish(a, 499, "client_closed");
+          return;
         }
-      };
-
-      if (response.statusCode >= 400) {
-        const raw = await readAll();
-        account.providerMs = performance.now() - providerStart;
-        const translated = adapter.error(response.statusCode, raw);
-        const retryAfter = response.headers["retry-after"];
-        res.writeHead(translated.status, {
-          "content-type": "application/json",
-          ...(typeof retryAfter === "string" ? { "retry-after": retryAfter } : {}),
-        });
-        res.end(translated.body);
-        finish(translated.status, "upstream_error");
+        a.errorClass = result.failure.errorClass;
+        sendFailure(res, result.failure);
+        finish(a, result.failure.status, result.failure.code);
         return;
       }
-
-      if (!stream) {
-        const raw = await readAll();
-        account.providerMs = performance.now() - providerStart;
-        const out = adapter.chatResponse(raw);
-        account.usage = out.usage;
+      if (value.kind === "json") {
+        a.providerMs = performance.now() - value.providerStart;
+        a.usage = value.usage;
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(out.body);
-        finish(200);
+        res.end(value.body);
+        finish(a, 200, "");
         return;
       }
-
       res.writeHead(200, SSE_HEADERS);
-      const translator = adapter.chatStream();
-      try {
-        for await (const chunk of response.body) {
-          if (account.ttftMs === 0) account.ttftMs = performance.now() - started;
-          const out = translator.transform(chunk as Buffer);
-          if (!res.write(out)) await new Promise((resolve) => res.once("drain", resolve));
-        }
-        account.providerMs = performance.now() - providerStart;
-        account.usage = translator.usage();
-        res.end();
-        finish(200);
-      } catch {
-        account.providerMs = performance.now() - providerStart;
-        account.usage = translator.usage();
-        if (!res.destroyed) {
-          const event = {
-            error: {
-              message: "the provider stream ended unexpectedly",
-              type: "api_error",
-              param: null,
-              code: "upstream_error",
-            },
-          };
-          res.end(`data: ${JSON.stringify(event)}\n\n`);
-        }
-        finish(502, "upstream_error");
+      const outcome = await relayStream(
+        res,
+        value.stream,
+        value.first,
+        value.pending,
+        deps.keepalive,
+        abort.signal,
+      );
+      a.providerMs = performance.now() - value.providerStart;
+      a.ttftMs = outcome.firstByteAt === 0 ? 0 : outcome.firstByteAt - a.started;
+      a.usage = value.stream.translator.usage();
+      a.errorClass = outcome.errorClass;
+      if (outcome.errorClass !== ErrorClass.UNSPECIFIED && result.target) {
+        deps.streamBroke(result.target, route, outcome.errorClass);
       }
+      finish(a, outcome.status, outcome.code);
     } catch (err) {
       const gatewayError =
         err instanceof GatewayError
           ? err
           : new GatewayError("internal_error", "the gateway failed to handle the request");
       sendError(res, gatewayError);
-      finish(gatewayError.status, gatewayError.code);
+      finish(a, gatewayError.status, gatewayError.code);
       if (!(err instanceof GatewayError)) throw err;
     }
   };

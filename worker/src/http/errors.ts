@@ -32,6 +32,10 @@ export const ERROR_CODES = {
   upstream_unreachable: { status: 502, type: "api_error" },
   upstream_timeout: { status: 504, type: "api_error" },
   upstream_error: { status: 502, type: "api_error" },
+  upstream_auth_failed: { status: 502, type: "api_error" },
+  upstream_malformed_response: { status: 502, type: "api_error" },
+  upstream_rate_limited: { status: 429, type: "rate_limit_error" },
+  upstream_unavailable: { status: 503, type: "api_error" },
   internal_error: { status: 500, type: "api_error" },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,12 +1,26 @@
 import http from "node:http";
 import type { Logger } from "../../../lib/src/logger.js";
-import { type ChatDeps, createChatHandler } from "../handlers/chat-completions.js";
+import { createChatHandler, type GatewayDeps } from "../handlers/chat-completions.js";
+import { METRICS_PATH } from "../metrics/endpoint.js";
 import { GatewayError, sendError } from "./errors.js";
 
-export interface WorkerServerDeps extends ChatDeps {
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
+export interface WorkerServerDeps extends GatewayDeps {
   log: Logger;
+  metrics: Handler;
+  /** True from SIGTERM on: /readyz fails and responses close their connection. */
+  isDraining(): boolean;
   /** False while draining or before the first routing table. */
   isReady(): boolean;
+}
+
+export interface WorkerServer {
+  server: http.Server;
+  /** Requests being served right now (streams included). */
+  readonly active: number;
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void>;
 }
 
 const API_PREFIXES = ["/v1/", "/rest/v1/llm-gateway/v1/"];
@@ -19,9 +33,25 @@ function apiPath(pathname: string): string | undefined {
   return undefined;
 }
 
-/** The worker's HTTP server: OpenAI-compatible API under /v1 and /rest/v1/llm-gateway/v1, health probes. */
-export function createWorkerServer(deps: WorkerServerDeps): http.Server {
+/** The worker's HTTP server: OpenAI-compatible API, metrics, health probes. */
+export function createWorkerServer(deps: WorkerServerDeps): WorkerServer {
   const chat = createChatHandler(deps);
+  let active = 0;
+  let idleWaiters: Array<() => void> = [];
+  const done = () => {
+    active--;
+    if (active === 0 && idleWaiters.length > 0) {
+      for (const wake of idleWaiters) wake();
+      idleWaiters = [];
+    }
+  };
+  const run = (handler: Handler, req: http.IncomingMessage, res: http.ServerResponse) => {
+    active++;
+    res.once("close", done);
+    if (deps.isDraining()) res.setHeader("connection", "close");
+    handler(req, res).catch((err) => deps.log.error({ err }, "request handler failed"));
+  };
+
   const server = http.createServer((req, res) => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
@@ -34,7 +64,11 @@ export function createWorkerServer(deps: WorkerServerDeps): http.Server {
       const ready = deps.isReady();
       res
         .writeHead(ready ? 200 : 503, { "content-type": "text/plain" })
-        .end(ready ? "ready\n" : "not ready\n");
+        .end(ready ? "ready\n" : deps.isDraining() ? "draining\n" : "not ready\n");
+      return;
+    }
+    if (pathname === METRICS_PATH) {
+      run(deps.metrics, req, res);
       return;
     }
     const path = apiPath(pathname);
@@ -43,7 +77,7 @@ export function createWorkerServer(deps: WorkerServerDeps): http.Server {
         sendError(res, new GatewayError("method_not_allowed", `use POST for ${pathname}`), { allow: "POST" });
         return;
       }
-      chat(req, res).catch((err) => deps.log.error({ err }, "chat handler failed"));
+      run(chat, req, res);
       return;
     }
     sendError(res, new GatewayError("not_found", `Unknown request URL: ${req.method} ${pathname}.`));
@@ -53,5 +87,13 @@ export function createWorkerServer(deps: WorkerServerDeps): http.Server {
   server.headersTimeout = 66_000;
   server.requestTimeout = 0; // streams can be long; the body read has its own limit
   server.on("connection", (socket) => socket.setNoDelay(true));
-  return server;
+  return {
+    server,
+    get active() {
+      return active;
+    },
+    idle() {
+      return active === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
 }

@@ -5,7 +5,7 @@ import {
   CredentialEntrySchema,
   RouteEntrySchema,
 } from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
-import { type CompiledRoute, compileRoute, pickTarget } from "./compile.js";
+import { type CompiledRoute, type CompiledStep, compileRoute, pickTarget } from "./compile.js";
 import type { CredentialRecord } from "./routing-table.js";
 
 const OPENAI = findProvider("openai") as ProviderInfo;
@@ -36,9 +36,11 @@ const routeOf = (
   targets: { credentialId: string; upstreamModel?: string; weight: number }[],
 ) => create(RouteEntrySchema, { id: "r", orgId: "org", model, targets });
 
+const primary = (r: CompiledRoute): CompiledStep => r.steps[0] as CompiledStep;
+
 const summary = (r: CompiledRoute) => ({
-  targets: r.targets.map((t) => [t.credential.id, t.upstreamModel, t.cumulative]),
-  total: r.totalWeight,
+  targets: primary(r).targets.map((t) => [t.credential.id, t.upstreamModel, t.cumulative]),
+  total: primary(r).totalWeight,
 });
 
 describe("compileRoute", () => {
@@ -111,7 +113,7 @@ describe("compileRoute", () => {
 
   it("references the credential record itself", () => {
     const compiled = compileRoute(routeOf("m", [{ credentialId: "a", weight: 1 }]), credentials);
-    expect(compiled.targets[0]?.credential).toBe(credentials.get("a"));
+    expect(primary(compiled).targets[0]?.credential).toBe(credentials.get("a"));
   });
 });
 
@@ -133,7 +135,7 @@ describe("pickTarget", () => {
     [0.5, "three"],
     [0.9999, "three"],
   ])("weights 1 and 3: random %f picks %s", (random, expected) => {
-    expect(pickTarget(oneAndThree, () => random)?.credential.id).toBe(expected);
+    expect(pickTarget(primary(oneAndThree), undefined, () => random)?.credential.id).toBe(expected);
   });
 
   it.each([
@@ -152,18 +154,18 @@ describe("pickTarget", () => {
       ]),
       credentials,
     );
-    expect(pickTarget(route, () => random)?.credential.id).toBe(expected);
+    expect(pickTarget(primary(route), undefined, () => random)?.credential.id).toBe(expected);
   });
 
   it("returns undefined for a route without targets", () => {
     const empty = compileRoute(routeOf("m", []), credentials);
-    expect(pickTarget(empty, () => 0.5)).toBeUndefined();
+    expect(pickTarget(primary(empty), undefined, () => 0.5)).toBeUndefined();
   });
 
   it("returns the only target without drawing a random number", () => {
     const single = compileRoute(routeOf("m", [{ credentialId: "a", weight: 9 }]), credentials);
     let calls = 0;
-    const target = pickTarget(single, () => {
+    const target = pickTarget(primary(single), undefined, () => {
       calls++;
       return 0.5;
     });
@@ -172,14 +174,14 @@ describe("pickTarget", () => {
   });
 
   it("falls back to the last target if random() returns 1", () => {
-    expect(pickTarget(oneAndThree, () => 1)?.credential.id).toBe("three");
+    expect(pickTarget(primary(oneAndThree), undefined, () => 1)?.credential.id).toBe("three");
   });
 
   it("splits 10,000 Math.random picks 25/75 within 3 points", () => {
     const counts = new Map<string, number>();
     const n = 10_000;
     for (let i = 0; i < n; i++) {
-      const id = pickTarget(oneAndThree)?.credential.id ?? "none";
+      const id = pickTarget(primary(oneAndThree))?.credential.id ?? "none";
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
     expect([...counts.keys()].sort()).toEqual(["one", "three"]);

@@ -120,7 +120,7 @@ function loaded(table: Snapshot = baseTable(), version = 10): RoutingTable {
 }
 
 const targetsOf = (t: RoutingTable, orgId: string, model: string) =>
-  t.findRoute(orgId, model)?.targets.map((x) => [x.credential.id, x.upstreamModel, x.cumulative]);
+  t.findRoute(orgId, model)?.steps[0]?.targets.map((x) => [x.credential.id, x.upstreamModel, x.cumulative]);
 
 afterEach(() => {
   vi.useRealTimers();
@@ -156,7 +156,7 @@ describe("snapshots", () => {
     expect(t.findKey(lookup("sk-gw-alpha"))).toBeUndefined();
     expect(t.findKey(lookup("sk-gw-new"))?.id).toBe("k9");
     expect(t.findRoute(ORG, "gpt-4o")).toBeUndefined();
-    expect(t.findRoute(ORG, "other")?.targets).toHaveLength(1);
+    expect(t.findRoute(ORG, "other")?.steps[0]?.targets).toHaveLength(1);
     expect(t.stats()).toEqual({ keys: 1, credentials: 1, routes: 1, organizations: 1 });
   });
 });
@@ -222,7 +222,7 @@ describe("findRoute", () => {
       ["c1", "gpt-4o", 1],
       ["c2", "gpt-4o-2024-08-06", 4],
     ]);
-    expect(r?.totalWeight).toBe(4);
+    expect(r?.steps[0]?.totalWeight).toBe(4);
     expect(targetsOf(t, ORG, "mini")).toEqual([["c1", "gpt-4o-mini", 1]]);
   });
 
@@ -241,14 +241,14 @@ describe("findRoute", () => {
         route("r2", "n", [{ credentialId: "custom-url" }]),
       ],
     });
-    const a = t.findRoute(ORG, "m")?.targets[0]?.credential;
+    const a = t.findRoute(ORG, "m")?.steps[0]?.targets[0]?.credential;
     expect([a?.provider.id, a?.origin, a?.basePath, a?.entry.secret]).toEqual([
       "openai",
       "https://api.openai.com",
       "/v1",
       "sk-default-url",
     ]);
-    const b = t.findRoute(ORG, "n")?.targets[0]?.credential;
+    const b = t.findRoute(ORG, "n")?.steps[0]?.targets[0]?.credential;
     expect([b?.provider.id, b?.origin, b?.basePath]).toEqual([
       "openai-compatible",
       "http://10.0.0.5:8080",
@@ -278,7 +278,7 @@ describe("findRoute", () => {
       routes: [route("r1", "m", [{ credentialId: "c" }]), route("r2", "n", [{ credentialId: "ok" }])],
     });
     expect(t.stats().credentials).toBe(1);
-    expect(t.findRoute(ORG, "m")).toMatchObject({ model: "m", targets: [], totalWeight: 0 });
+    expect(t.findRoute(ORG, "m")).toMatchObject({ model: "m", steps: [{ targets: [], totalWeight: 0 }] });
     expect(targetsOf(t, ORG, "n")).toEqual([["ok", "n", 1]]);
   });
 
@@ -293,7 +293,7 @@ describe("findRoute", () => {
       credentials: [credential("c1", { models })],
       routes: [route("r1", "public", [{ credentialId: "c1", upstreamModel }])],
     });
-    expect(t.findRoute(ORG, "public")?.targets.length).toBe(routable ? 1 : 0);
+    expect(t.findRoute(ORG, "public")?.steps[0]?.targets.length).toBe(routable ? 1 : 0);
   });
 
   it("checks the model filter against the public name when the target has no upstream model", () => {
@@ -346,7 +346,10 @@ describe("deltas", () => {
     const t = loaded(baseTable(), 10);
     t.apply(delta(11, [{ case: "upsertCredential", value: credential("c1", { enabled: false }) }]));
     expect(t.version).toBe(11);
-    expect(t.findRoute(ORG, "mini")).toMatchObject({ model: "mini", targets: [], totalWeight: 0 });
+    expect(t.findRoute(ORG, "mini")).toMatchObject({
+      model: "mini",
+      steps: [{ targets: [], totalWeight: 0 }],
+    });
     // The other route keeps its other target, with weights recomputed.
     expect(targetsOf(t, ORG, "gpt-4o")).toEqual([["c2", "gpt-4o-2024-08-06", 3]]);
 
@@ -364,19 +367,19 @@ describe("deltas", () => {
   it("a credential switched to an unknown provider stops being routable", () => {
     const t = loaded();
     t.apply(delta(11, [{ case: "upsertCredential", value: credential("c1", { provider: "nope" }) }]));
-    expect(t.findRoute(ORG, "mini")?.targets).toEqual([]);
+    expect(t.findRoute(ORG, "mini")?.steps[0]?.targets).toEqual([]);
     expect(t.stats().credentials).toBe(1);
   });
 
   it("a credential's new weight is compiled into its routes", () => {
     const t = loaded();
     t.apply(delta(11, [{ case: "upsertCredential", value: credential("c2", { weight: 7 }) }]));
-    expect(t.findRoute(ORG, "gpt-4o")?.totalWeight).toBe(8);
+    expect(t.findRoute(ORG, "gpt-4o")?.steps[0]?.totalWeight).toBe(8);
   });
 
   it("a credential added after its route becomes routable", () => {
     const t = loaded({ organizations: [org(ORG)], routes: [route("r1", "m", [{ credentialId: "late" }])] });
-    expect(t.findRoute(ORG, "m")?.targets).toEqual([]);
+    expect(t.findRoute(ORG, "m")?.steps[0]?.targets).toEqual([]);
     t.apply(delta(11, [{ case: "upsertCredential", value: credential("late") }]));
     expect(targetsOf(t, ORG, "m")).toEqual([["late", "m", 1]]);
   });
@@ -398,7 +401,7 @@ describe("deltas", () => {
     const t = loaded();
     t.apply(delta(11, [{ case: "removeRouteId", value: "r2" }]));
     expect(t.findRoute(ORG, "mini")).toBeUndefined();
-    expect(t.findRoute(ORG, "gpt-4o")?.targets).toHaveLength(2);
+    expect(t.findRoute(ORG, "gpt-4o")?.steps[0]?.targets).toHaveLength(2);
     expect(t.stats().routes).toBe(1);
   });
 

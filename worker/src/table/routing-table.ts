@@ -1,7 +1,6 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { findProvider, type ProviderInfo } from "../../../lib/src/provider-catalog.js";
 import type {
-  ApiKeyEntry,
   CredentialEntry,
   MembershipEntry,
   MetricsTokenEntry,
@@ -13,7 +12,7 @@ import type {
   TableChange,
 } from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
 import type { WatchRoutingTableResponse } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
-import { type CompiledRoute, compileRoute } from "./compile.js";
+import { type CompiledRoute, compileRoute, credentialIdsOf } from "./compile.js";
 import { createKeyedIndex } from "./keyed-index.js";
 
 /** A key as the hot path needs it. */
@@ -51,6 +50,10 @@ export interface RoutingTable {
   /** Key by SHA-256 (as a latin1 string); undefined if unknown, disabled org or expired. */
   findKey(hash: string): KeyRecord | undefined;
   findRoute(orgId: string, model: string): CompiledRoute | undefined;
+  /** The current record of a credential; a changed credential gets a new record. */
+  findCredential(id: string): CredentialRecord | undefined;
+  /** Slug of an organization, for metric labels. */
+  orgSlug(orgId: string): string | undefined;
   /** The policy of a key: its own override, else its organization's default, else none. */
   policyFor(orgId: string, apiKeyId: string): Policy | undefined;
   /** The stored memberships of an OIDC user (by issuer and subject). */
@@ -77,6 +80,7 @@ export function createRoutingTable(): RoutingTable {
   const credentials = new Map<string, CredentialRecord>();
   const routes = new Map<string, RouteEntry>(); // by id
   const compiled = new Map<string, Map<string, CompiledRoute>>(); // org -> model -> route
+  const routesByCredential = new Map<string, Set<string>>(); // credential id -> route ids
   const metricsTokens = createKeyedIndex<{ expiresAt: number }>(); // by SHA-256 (latin1)
   const policies = createKeyedIndex<Policy>(); // by "<org>" or "<org>/<key>"
   const memberships = new Map<string, MembershipEntry>(); // by id
@@ -84,8 +88,6 @@ export function createRoutingTable(): RoutingTable {
   const orgBySlug = new Map<string, string>();
   const scopeOf = (orgId: string, apiKeyId: string) => (apiKeyId ? `${orgId}/${apiKeyId}` : orgId);
   const hashKey = (hash: Uint8Array) => Buffer.from(hash).toString("latin1");
-  const memberKey = (issuer: string, subject: string, orgId: string) =>
-    `${issuer}\u0000${subject}\u0000${orgId}`;
 
   const putPolicy = (e: PolicyEntry) => {
     if (e.policy) policies.put(e.id, scopeOf(e.orgId, e.apiKeyId), e.policy);
@@ -131,6 +133,36 @@ export function createRoutingTable(): RoutingTable {
 
   function removeCompiled(route: RouteEntry): void {
     compiled.get(route.orgId)?.delete(route.model);
+    for (const id of credentialIdsOf(route)) {
+      const set = routesByCredential.get(id);
+      set?.delete(route.id);
+      if (set?.size === 0) routesByCredential.delete(id);
+    }
+  }
+
+  function putRoute(route: RouteEntry): void {
+    const old = routes.get(route.id);
+    if (old) removeCompiled(old);
+    routes.set(route.id, route);
+    setCompiled(route);
+    for (const id of credentialIdsOf(route)) {
+      let set = routesByCredential.get(id);
+      if (!set) {
+        set = new Set();
+        routesByCredential.set(id, set);
+      }
+      set.add(route.id);
+    }
+  }
+
+  /** Recompiles only the routes that can send traffic to the touched credentials. */
+  function recompileFor(touched: ReadonlySet<string>): void {
+    const ids = new Set<string>();
+    for (const c of touched) for (const r of routesByCredential.get(c) ?? []) ids.add(r);
+    for (const id of ids) {
+      const route = routes.get(id);
+      if (route) setCompiled(route);
+    }
   }
 
   function putCredential(e: CredentialEntry): void {
@@ -190,13 +222,9 @@ export function createRoutingTable(): RoutingTable {
         credentials.delete(c.change.value);
         touchedCredentials.add(c.change.value);
         break;
-      case "upsertRoute": {
-        const old = routes.get(c.change.value.id);
-        if (old) removeCompiled(old);
-        routes.set(c.change.value.id, c.change.value);
-        setCompiled(c.change.value);
+      case "upsertRoute":
+        putRoute(c.change.value);
         break;
-      }
       case "upsertPolicy":
         putPolicy(c.change.value);
         break;
@@ -228,6 +256,7 @@ export function createRoutingTable(): RoutingTable {
   function loadSnapshot(t: RoutingTableMessage): void {
     for (const index of [orgs, orgBySlug, credentials, routes, compiled, memberships, bySubject])
       index.clear();
+    routesByCredential.clear();
     for (const index of [keys, metricsTokens, policies]) index.clear();
     const touched = new Set<string>();
     const upserts: Array<TableChange["change"]> = [
@@ -257,11 +286,7 @@ export function createRoutingTable(): RoutingTable {
       } else if (payload.case === "delta") {
         const touched = new Set<string>();
         for (const c of payload.value.changes) applyChange(c.change, touched);
-        if (touched.size > 0) {
-          for (const r of routes.values()) {
-            if (r.targets.some((t) => touched.has(t.credentialId))) setCompiled(r);
-          }
-        }
+        if (touched.size > 0) recompileFor(touched);
       } else {
         return; // heartbeat: version unchanged
       }
@@ -278,6 +303,8 @@ export function createRoutingTable(): RoutingTable {
     findRoute(orgId, model) {
       return compiled.get(orgId)?.get(model);
     },
+    findCredential: (id) => credentials.get(id),
+    orgSlug: (orgId) => orgs.get(orgId)?.slug,
     policyFor(orgId, apiKeyId) {
       return policies.get(scopeOf(orgId, apiKeyId)) ?? policies.get(orgId);
     },

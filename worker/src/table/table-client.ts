@@ -14,6 +14,8 @@ export interface TableSyncOptions {
   log: Logger;
   /** Reconnect when nothing (not even a heartbeat) arrived for this long. */
   staleAfterMs?: number;
+  /** Called after a snapshot or delta was applied. */
+  onApplied?: () => void;
 }
 
 export interface TableSync {
@@ -74,6 +76,7 @@ export function startTableSync(o: TableSyncOptions): TableSync {
             "routing table updated",
           );
           markReady();
+          o.onApplied?.();
         }
         if (!connected) {
           connected = true;

@@ -3,10 +3,13 @@ import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Logger } from "../../../lib/src/logger.js";
 import {
+  type OperationalEvent,
   type UsageEvent,
   UsageEventSchema,
   WorkerService,
 } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
+import type { OperationalEvents } from "./operational-events.js";
+import { Ring } from "./ring.js";
 
 export type UsageInit = Parameters<typeof create<typeof UsageEventSchema>>[1];
 
@@ -15,53 +18,106 @@ export interface UsageReporterOptions {
   workerToken: string;
   workerId: string;
   log: Logger;
+  /** Operational events to send along with usage. */
+  events?: OperationalEvents;
   /** Events kept while the control plane is unreachable; beyond it the oldest are dropped and counted. */
   maxBuffered?: number;
   batchSize?: number;
   flushIntervalMs?: number;
+  /** Longest wait between failed deliveries (backoff doubles from flushIntervalMs). */
+  maxBackoffMs?: number;
+  /** Called for every event dropped because the buffer was full. */
+  onDrop?: (count: number) => void;
 }
 
 /**
- * Batches usage events to IngestUsage. Acknowledged batches leave the buffer;
- * failed ones stay and are retried (the control plane deduplicates by
- * request id, so a retry after a lost acknowledgement counts once).
+ * Batches usage events (and aggregated operational events) to IngestUsage.
+ * A batch leaves the buffer only when acknowledged; failed batches go back to
+ * the front and are retried with backoff (the control plane deduplicates by
+ * request id and event id, so a retry after a lost acknowledgement counts
+ * once). While the control plane is away the worker keeps serving and keeps
+ * up to `maxBuffered` events in a ring; past that the oldest are dropped and
+ * counted.
  */
 export interface UsageReporter {
   record(event: UsageInit): void;
   readonly buffered: number;
   readonly dropped: number;
+  /** Sends everything buffered now; resolves when done or failed (never rejects). */
   flush(): Promise<void>;
-  close(): Promise<void>;
+  /** Stops the timer and flushes until empty or `timeoutMs` passes. */
+  close(timeoutMs?: number): Promise<void>;
 }
 
+const MAX_OPERATIONAL_PER_CALL = 1000;
+const MAX_OPERATIONAL_HELD = 10_000;
+
 export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
-  const maxBuffered = o.maxBuffered ?? 50_000;
   const batchSize = o.batchSize ?? 1000;
+  const intervalMs = o.flushIntervalMs ?? 1000;
+  const maxBackoffMs = o.maxBackoffMs ?? 30_000;
   const client: Client<typeof WorkerService> = createClient(
     WorkerService,
     createConnectTransport({ baseUrl: o.controlPlaneUrl, httpVersion: "1.1" }),
   );
   const headers = { authorization: `Bearer ${o.workerToken}` };
-  let buffer: UsageEvent[] = [];
+  const buffer = new Ring<UsageEvent>(o.maxBuffered ?? 50_000);
+  let operational: OperationalEvent[] = [];
   let dropped = 0;
+  let failures = 0;
+  let nextTryAt = 0;
   let flushing: Promise<void> | undefined;
+  let closed = false;
+
+  const drop = (n: number) => {
+    dropped += n;
+    o.onDrop?.(n);
+  };
+
+  /** One IngestUsage call; the batch goes back to the front when it fails. */
+  async function sendBatch(): Promise<void> {
+    const batch = buffer.take(batchSize);
+    const ops = operational.slice(0, MAX_OPERATIONAL_PER_CALL);
+    try {
+      await client.ingestUsage(
+        { workerId: o.workerId, events: batch, operationalEvents: ops },
+        { headers, timeoutMs: 10_000 },
+      );
+      operational = operational.slice(ops.length);
+    } catch (err) {
+      for (let i = batch.length - 1; i >= 0; i--) {
+        if (!buffer.unshift(batch[i] as UsageEvent)) drop(1);
+      }
+      throw err;
+    }
+  }
 
   async function sendAll(): Promise<void> {
-    while (buffer.length > 0) {
-      const batch = buffer.slice(0, batchSize);
-      await client.ingestUsage({ workerId: o.workerId, events: batch }, { headers, timeoutMs: 10_000 });
-      buffer = buffer.slice(batch.length);
+    if (o.events) {
+      operational.push(...o.events.drain(closed));
+      if (operational.length > MAX_OPERATIONAL_HELD) operational = operational.slice(-MAX_OPERATIONAL_HELD);
     }
+    while (buffer.size > 0 || operational.length > 0) await sendBatch();
   }
 
   function flush(): Promise<void> {
     if (!flushing) {
       flushing = sendAll()
-        .catch((err) =>
-          o.log.warn(
-            { err: (err as Error).message, buffered: buffer.length },
-            "usage flush failed; will retry",
-          ),
+        .then(
+          () => {
+            failures = 0;
+            nextTryAt = 0;
+          },
+          (err) => {
+            failures++;
+            nextTryAt = Date.now() + Math.min(maxBackoffMs, intervalMs * 2 ** failures);
+            if (failures === 1 || failures % 10 === 0) {
+              o.log.warn(
+                { err: (err as Error).message, buffered: buffer.size, failures },
+                "usage flush failed; will retry",
+              );
+            }
+          },
         )
         .finally(() => {
           flushing = undefined;
@@ -70,29 +126,36 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
     return flushing;
   }
 
-  const timer = setInterval(() => void flush(), o.flushIntervalMs ?? 1000);
+  const timer = setInterval(() => {
+    if (Date.now() >= nextTryAt) void flush();
+  }, intervalMs);
   timer.unref();
 
   return {
     record(event) {
-      if (buffer.length >= maxBuffered) {
-        buffer.shift();
-        dropped++;
-      }
-      buffer.push(create(UsageEventSchema, event));
-      if (buffer.length >= batchSize) void flush();
+      if (buffer.push(create(UsageEventSchema, event)) !== undefined) drop(1);
+      if (buffer.size >= batchSize && nextTryAt === 0) void flush();
     },
     get buffered() {
-      return buffer.length;
+      return buffer.size;
     },
     get dropped() {
       return dropped;
     },
     flush,
-    async close() {
+    async close(timeoutMs = 10_000) {
       clearInterval(timer);
-      await flush();
-      if (buffer.length > 0) await flush();
+      closed = true;
+      const until = Date.now() + timeoutMs;
+      await flushing;
+      while (Date.now() < until) {
+        await flush();
+        if (buffer.size === 0 && operational.length === 0) return;
+        await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, until - Date.now()))));
+      }
+      if (buffer.size > 0) {
+        o.log.error({ lost: buffer.size }, "usage events could not be delivered before shutdown");
+      }
     },
   };
 }

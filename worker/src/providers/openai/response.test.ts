@@ -77,15 +77,21 @@ describe("chatResponse", () => {
     ],
     ["a completion without usage", JSON.stringify({ ...completion, usage: undefined }), undefined],
     ["a completion with null usage", JSON.stringify({ ...completion, usage: null }), undefined],
-    ["invalid JSON", '{"id":"chatcmpl-1","usage":{"prompt_tokens":1', undefined],
-    ["an empty body", "", undefined],
-    ["a JSON null body", "null", undefined],
   ])("reads the usage of %s and returns the body unchanged", (_name, text, usage) => {
     const body = Buffer.from(text, "utf8");
     const copy = Buffer.from(body);
     const out = chatResponse(body);
-    expect(out.usage).toEqual(usage);
-    expect(out.body).toBe(body);
+    expect(out?.usage).toEqual(usage);
+    expect(out?.body).toBe(body);
     expect(body.equals(copy)).toBe(true);
+  });
+
+  it.each([
+    ["invalid JSON", '{"id":"chatcmpl-1","usage":{"prompt_tokens":1'],
+    ["an empty body", ""],
+    ["a JSON null body", "null"],
+    ["a JSON array", "[]"],
+  ])("reports %s as unreadable (a malformed reply)", (_name, text) => {
+    expect(chatResponse(Buffer.from(text))).toBeUndefined();
   });
 });

@@ -22,13 +22,18 @@ export function usageFrom(value: unknown): Usage | undefined {
   };
 }
 
-/** The body is already in OpenAI's shape: pass the bytes through, read only the usage. */
-export function chatResponse(body: Buffer): { body: Buffer; usage: Usage | undefined } {
-  let usage: Usage | undefined;
+/**
+ * The body is already in OpenAI's shape: pass the bytes through, read only
+ * the usage. Undefined when the body is not a JSON object (a malformed reply
+ * the engine may retry elsewhere).
+ */
+export function chatResponse(body: Buffer): { body: Buffer; usage: Usage | undefined } | undefined {
+  let parsed: unknown;
   try {
-    usage = usageFrom((JSON.parse(body.toString("utf8")) as { usage?: unknown }).usage);
+    parsed = JSON.parse(body.toString("utf8"));
   } catch {
-    usage = undefined;
+    return undefined;
   }
-  return { body, usage };
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  return { body, usage: usageFrom((parsed as { usage?: unknown }).usage) };
 }

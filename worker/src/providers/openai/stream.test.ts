@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ErrorClass } from "../../../../proto/gen/llmgateway/v1/common_pb.js";
 import type { Usage } from "../types.js";
 import { chatStream } from "./stream.js";
 
@@ -35,23 +36,34 @@ const DONE = "data: [DONE]\n\n";
 const HEAD = chunk("Hel") + chunk("lo, ") + chunk("wörld ✓");
 const STREAM = HEAD + usageEvent() + DONE;
 
-/** Feeds `text` cut at `cuts` (byte offsets) and checks every chunk comes back unchanged. */
-function feed(text: string, cuts: number[]) {
+const toBuffer = (b: Buffer | string) => (Buffer.isBuffer(b) ? b : Buffer.from(b));
+const BOUNDARY = /(\n\n|\n\r\n)$/;
+
+/**
+ * Feeds `text` cut at `cuts` (byte offsets): the input is never modified,
+ * every output ends at an event boundary (incomplete events are held), and
+ * without stripping the outputs plus end() are the input, byte for byte.
+ */
+function feedAll(text: string, cuts: number[], stripUsage = false) {
   const bytes = Buffer.from(text, "utf8");
   const bounds = [0, ...cuts, bytes.length];
-  const translator = chatStream();
+  const translator = chatStream({ stripUsage });
   const out: Buffer[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {
     const part = bytes.subarray(bounds[i], bounds[i + 1]);
     const copy = Buffer.from(part);
-    const result = translator.transform(part);
-    expect(result).toBe(part);
+    const result = toBuffer(translator.transform(part));
     expect(part.equals(copy)).toBe(true);
-    out.push(Buffer.isBuffer(result) ? result : Buffer.from(result));
+    if (result.length > 0) expect(result.toString("latin1")).toMatch(BOUNDARY);
+    out.push(result);
   }
-  expect(Buffer.concat(out).equals(bytes)).toBe(true);
-  return translator.usage();
+  out.push(toBuffer(translator.end()));
+  const all = Buffer.concat(out);
+  if (!stripUsage) expect(all.equals(bytes)).toBe(true);
+  return { translator, text: all.toString("utf8") };
 }
+
+const feed = (text: string, cuts: number[]) => feedAll(text, cuts).translator.usage();
 
 /** Byte offset of `needle` in the UTF-8 encoding of `text`. */
 const byteOffset = (text: string, needle: string) => {
@@ -150,15 +162,15 @@ describe("chatStream usage", () => {
 
   it("recovers after dropping an oversized unterminated event", () => {
     const runaway = `data: {"usage":${"x".repeat((1 << 20) + 10)}`;
-    const translator = chatStream();
+    const translator = chatStream({ stripUsage: false });
     translator.transform(Buffer.from(runaway));
     translator.transform(Buffer.from(`\n\n${usageEvent()}${DONE}`));
     expect(translator.usage()).toEqual(EXPECTED);
   });
 
   it("keeps separate state per stream", () => {
-    const a = chatStream();
-    const b = chatStream();
+    const a = chatStream({ stripUsage: false });
+    const b = chatStream({ stripUsage: false });
     a.transform(Buffer.from(usageEvent()));
     expect(a.usage()).toEqual(EXPECTED);
     expect(b.usage()).toBeUndefined();
@@ -188,5 +200,60 @@ describe("chatStream on SSE variants the spec allows", () => {
     ["`data:` without a space", STREAM.replaceAll("data: ", "data:")],
   ])("reads the usage of a stream with %s", (_name, text) => {
     expect(feed(text, [])).toEqual(EXPECTED);
+  });
+});
+
+describe("chatStream removes the usage event the client did not ask for", () => {
+  it.each<[string, number[]]>([
+    ["in one chunk", []],
+    ["cut inside the usage event", [usageStart + 10]],
+    ["cut before the usage event", [byteOffset(STREAM, usageEvent()) - 1]],
+  ])("%s", (_name, cuts) => {
+    const { translator, text } = feedAll(STREAM, cuts, true);
+    expect(text).toBe(HEAD + DONE);
+    expect(translator.usage()).toEqual(EXPECTED);
+  });
+
+  it("keeps a usage object that rides on a content chunk", () => {
+    const text = chunk("a", { usage: USAGE }) + DONE;
+    expect(feedAll(text, [], true).text).toBe(text);
+  });
+
+  it("keeps the usage event when the client asked for it", () => {
+    expect(feedAll(STREAM, [], false).text).toBe(STREAM);
+  });
+});
+
+describe("chatStream error events", () => {
+  const errorEvent = (code: string, type = "server_error") =>
+    `data: ${JSON.stringify({ error: { message: "boom", type, param: null, code } })}\n\n`;
+
+  it.each([
+    ["server_error", "server_error", ErrorClass.UNAVAILABLE],
+    ["context_length_exceeded", "invalid_request_error", ErrorClass.CONTEXT_LENGTH_EXCEEDED],
+    ["content_filter", "invalid_request_error", ErrorClass.CONTENT_FILTER],
+  ])("reports an error event with code %s as its class and passes it on", (code, type, expected) => {
+    const text = chunk("a") + errorEvent(code, type);
+    const { translator, text: out } = feedAll(text, [Buffer.byteLength(chunk("a")) + 5]);
+    expect(out).toBe(text);
+    expect(translator.failure()?.errorClass).toBe(expected);
+    expect(JSON.parse(translator.failure()?.body ?? "{}").error.code).toBe(code);
+  });
+
+  it("does not take content mentioning an error for one", () => {
+    const text = chunk('an "error": {"code":"x"} in text') + DONE;
+    expect(feedAll(text, []).translator.failure()).toBeUndefined();
+  });
+});
+
+describe("chatStream malformed replies", () => {
+  it("reports a first data event that is not JSON as a malformed reply", () => {
+    const text = `: comment\n\ndata: {"id":"x",\n\n${chunk("a")}${DONE}`;
+    expect(feedAll(text, [5]).translator.failure()?.errorClass).toBe(ErrorClass.MALFORMED_RESPONSE);
+  });
+
+  it("accepts a stream whose first event is JSON, whatever follows", () => {
+    const text = `${chunk("a")}data: not json\n\n${DONE}`;
+    expect(feedAll(text, []).translator.failure()).toBeUndefined();
   });
 });

@@ -1,11 +1,19 @@
-import type { StreamTranslator, Usage } from "../types.js";
+import { ErrorClass } from "../../../../proto/gen/llmgateway/v1/common_pb.js";
+import { errorBody } from "../../http/errors.js";
+import { classifyError } from "../shared/classify.js";
+import type { StreamOptions, StreamTranslator, TranslatedError, Usage } from "../types.js";
 import { usageFrom } from "./response.js";
 
-const EVENT_BOUNDARY = /\r?\n\r?\n/;
+const EVENT_BOUNDARY = /\r?\n\r?\n/g;
 const MARK = Buffer.from('"usage"');
+/** An `"error"` key: inside JSON strings quotes are escaped, so this only matches a key. */
+const ERROR_MARK = Buffer.from('"error"');
+const NULL = Buffer.from("null");
 const LFLF = Buffer.from("\n\n");
 const LFCRLF = Buffer.from("\n\r\n");
 const LF = 10;
+const EMPTY = Buffer.alloc(0);
+/** An event longer than this is passed on unparsed rather than held. */
 const MAX_PENDING = 1 << 20;
 
 /** The JSON payload of one SSE event: its `data:` lines joined, or "" for comments and empty events. */
@@ -19,7 +27,7 @@ function eventData(event: string): string {
   return data;
 }
 
-/** Bytes from the end of the last complete event ("\n\n", or CRLF framing) in `buf`; 0 when there is none. */
+/** Bytes up to the end of the last complete event ("\n\n", or CRLF framing) in `buf`; 0 when there is none. */
 function afterLastBoundary(buf: Buffer): number {
   // The common case: the chunk ends exactly at an event boundary.
   if (buf.length >= 2 && buf[buf.length - 1] === LF && buf[buf.length - 2] === LF) return buf.length;
@@ -28,86 +36,123 @@ function afterLastBoundary(buf: Buffer): number {
   return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 3);
 }
 
-/** Whether buf[0..len) equals MARK[from..from+len). */
-function continuesMark(buf: Buffer, from: number, len: number): boolean {
-  for (let i = 0; i < len; i++) if (buf[i] !== MARK[from + i]) return false;
-  return true;
-}
-
 /**
- * Finds the usage marker across chunk edges without copying: `state` is how
- * many bytes of the marker the stream so far ends with. Returns whether the
- * marker is complete (in this chunk or across the edge) and the next state.
+ * Whether some `"usage"` key in `buf` has a value other than null. Inside
+ * JSON strings quotes are escaped, so the marker only matches a key; with
+ * include_usage every content chunk carries `"usage":null`, which this skips
+ * without decoding.
  */
-function scanMark(state: number, chunk: Buffer): { found: boolean; state: number } {
-  if (state > 0) {
-    const need = MARK.length - state;
-    if (chunk.length >= need) {
-      if (continuesMark(chunk, state, need)) return { found: true, state: 0 };
-    } else if (continuesMark(chunk, state, chunk.length)) {
-      return { found: false, state: state + chunk.length };
+function hasUsageValue(buf: Buffer): boolean {
+  let at = buf.indexOf(MARK);
+  while (at !== -1) {
+    let i = at + MARK.length;
+    while (i < buf.length && (buf[i] === 0x20 || buf[i] === 0x3a || buf[i] === 0x09)) i++;
+    if (i + NULL.length > buf.length || buf.compare(NULL, 0, NULL.length, i, i + NULL.length) !== 0) {
+      return true;
     }
+    at = buf.indexOf(MARK, i);
   }
-  if (chunk.includes(MARK)) return { found: true, state: 0 };
-  for (let k = Math.min(MARK.length - 1, chunk.length); k > 0; k--) {
-    let suffix = true;
-    for (let i = 0; i < k && suffix; i++) suffix = chunk[chunk.length - k + i] === MARK[i];
-    if (suffix) return { found: false, state: k };
-  }
-  return { found: false, state: 0 };
+  return false;
+}
+
+const MALFORMED: TranslatedError = {
+  status: 502,
+  body: errorBody(
+    "api_error",
+    "the provider sent a stream event that is not JSON",
+    "upstream_malformed_response",
+  ),
+  errorClass: ErrorClass.MALFORMED_RESPONSE,
+};
+
+/** An OpenAI-style error event inside a stream (`data: {"error":{...}}`), as the engine classifies it. */
+function streamError(parsed: { error?: unknown }): TranslatedError | undefined {
+  const e = parsed.error;
+  if (typeof e !== "object" || e === null) return undefined;
+  const { code, type } = e as { code?: unknown; type?: unknown };
+  return {
+    status: 502,
+    body: JSON.stringify({ error: e }),
+    errorClass: classifyError(500, code, type),
+  };
 }
 
 /**
- * OpenAI SSE passes through byte for byte. The translator keeps slices of
- * the event in progress (no copies) and decodes and parses only when the
- * usage marker appears, in one of the last events of a stream, so most
- * chunks cost a few byte searches.
+ * OpenAI SSE passes through unchanged, event by event: an incomplete event
+ * is held until its end arrives (a client cannot use half an event), so the
+ * gateway can drop whole events. Events are decoded only when a `"usage"`
+ * key with a value or an `"error"` key appears (the last event of a stream,
+ * or a failure); other chunks cost a few byte searches and are returned
+ * without a copy.
  */
-export function chatStream(): StreamTranslator {
+export function chatStream(options: StreamOptions): StreamTranslator {
   let usage: Usage | undefined;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let markState = 0;
-  /** The event in progress already holds the marker: parse again once it completes. */
-  let pendingHasMark = false;
+  let failure: TranslatedError | undefined;
+  let pending: Buffer | undefined;
+  /** Whether the first data event was checked to be JSON (a reply that is not fails over). */
+  let checked = false;
+
+  /** Reads usage and errors of complete events; drops the usage-only event when asked to. */
+  function processEvents(complete: Buffer): Buffer | string {
+    const text = complete.toString("utf8");
+    let kept = "";
+    let removed = false;
+    let start = 0;
+    EVENT_BOUNDARY.lastIndex = 0;
+    for (let m = EVENT_BOUNDARY.exec(text); m !== null; m = EVENT_BOUNDARY.exec(text)) {
+      const end = m.index + m[0].length;
+      const event = text.slice(start, m.index);
+      let drop = false;
+      const data = eventData(event);
+      const first = !checked && data !== "";
+      if (first) checked = true;
+      if (first || event.includes('"usage"') || event.includes('"error"')) {
+        try {
+          const parsed = JSON.parse(data) as {
+            usage?: unknown;
+            choices?: unknown;
+            error?: unknown;
+          };
+          const u = usageFrom(parsed.usage);
+          if (u) {
+            usage = u;
+            drop = options.stripUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0;
+          }
+          failure ??= streamError(parsed);
+        } catch {
+          // Not JSON: [DONE] and comments pass; a first event that is not JSON means the reply is broken.
+          if (first && data !== "[DONE]") failure ??= MALFORMED;
+        }
+      }
+      if (drop) removed = true;
+      else kept += text.slice(start, end);
+      start = end;
+    }
+    return removed ? kept : complete;
+  }
+
   return {
     transform(chunk) {
-      const scan = scanMark(markState, chunk);
-      markState = scan.state;
-      if (!scan.found && !pendingHasMark) {
-        const end = afterLastBoundary(chunk);
-        if (end > 0) {
-          pending = end < chunk.length ? [chunk.subarray(end)] : [];
-          pendingBytes = chunk.length - end;
-        } else if (pendingBytes + chunk.length > MAX_PENDING) {
-          pending = []; // never hold a runaway event
-          pendingBytes = 0;
-        } else {
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-        }
-        return chunk;
+      let data = chunk;
+      if (pending) {
+        data = Buffer.concat([pending, chunk]);
+        pending = undefined;
       }
-      const events = Buffer.concat([...pending, chunk])
-        .toString("utf8")
-        .split(EVENT_BOUNDARY);
-      const tail = Buffer.from(events.pop() ?? "", "utf8");
-      pending = tail.length > 0 && tail.length <= MAX_PENDING ? [tail] : [];
-      pendingBytes = pending.length > 0 ? tail.length : 0;
-      const tailScan = scanMark(0, tail);
-      markState = tailScan.state;
-      pendingHasMark = tailScan.found && pending.length > 0;
-      for (const event of events) {
-        if (!event.includes('"usage"')) continue;
-        try {
-          const u = usageFrom((JSON.parse(eventData(event)) as { usage?: unknown }).usage);
-          if (u) usage = u;
-        } catch {
-          // not JSON ([DONE], comments): ignore
-        }
+      const end = afterLastBoundary(data);
+      if (end < data.length) {
+        if (data.length - end > MAX_PENDING) return data; // a runaway event: pass it on unparsed
+        pending = data.subarray(end);
+        if (end === 0) return EMPTY;
+        data = data.subarray(0, end);
       }
-      return chunk;
+      return !checked || hasUsageValue(data) || data.includes(ERROR_MARK) ? processEvents(data) : data;
+    },
+    end() {
+      const rest = pending ?? EMPTY;
+      pending = undefined;
+      return rest;
     },
     usage: () => usage,
+    failure: () => failure,
   };
 }

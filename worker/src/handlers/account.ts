@@ -1,0 +1,101 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
+import type { Usage } from "../providers/types.js";
+import type { CompiledTarget } from "../table/compile.js";
+import type { KeyRecord } from "../table/routing-table.js";
+import type { UsageReporter } from "../usage/usage-reporter.js";
+
+/**
+ * What one request did, filled in as it goes and turned into one usage event
+ * at the end: who, which route and target, how long the gateway and the
+ * provider took, tokens, outcome, attempts and fallback depth.
+ */
+export interface Account {
+  readonly requestId: string;
+  /** performance.now() at arrival. */
+  readonly started: number;
+  readonly startedAt: number;
+  readonly requestType: string;
+  key: KeyRecord | undefined;
+  model: string;
+  streamed: boolean;
+  target: CompiledTarget | undefined;
+  /** performance.now() when the successful (or last) provider call started. */
+  providerStart: number;
+  providerMs: number;
+  ttftMs: number;
+  attempts: number;
+  fallbackDepth: number;
+  errorClass: ErrorClass;
+  usage: Usage | undefined;
+}
+
+const REQUEST_ID = /^[\w.:-]{8,128}$/;
+
+/** The client's x-request-id when well formed, else a new UUID. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export function openAccount(req: IncomingMessage, requestType: string): Account {
+  return {
+    requestId: requestIdOf(req),
+    started: performance.now(),
+    startedAt: Date.now(),
+    requestType,
+    key: undefined,
+    model: "",
+    streamed: false,
+    target: undefined,
+    providerStart: 0,
+    providerMs: 0,
+    ttftMs: 0,
+    attempts: 0,
+    fallbackDepth: 0,
+    errorClass: ErrorClass.UNSPECIFIED,
+    usage: undefined,
+  };
+}
+
+/** Records the request's usage event; unauthenticated requests are not tenant usage. */
+export function closeAccount(
+  usage: UsageReporter,
+  a: Account,
+  status: number,
+  errorCode: string,
+  routingVersion: number,
+): void {
+  const key = a.key;
+  if (!key) return;
+  const u = a.usage;
+  const target = a.target;
+  usage.record({
+    requestId: a.requestId,
+    orgId: key.orgId,
+    apiKeyId: key.id,
+    userId: key.userId,
+    provider: target?.credential.provider.id ?? "",
+    credentialId: target?.credential.id ?? "",
+    requestedModel: a.model,
+    servedModel: target?.upstreamModel ?? "",
+    requestType: a.requestType,
+    streamed: a.streamed,
+    statusCode: status,
+    errorCode,
+    errorClass: a.errorClass,
+    promptTokens: BigInt(u?.promptTokens ?? 0),
+    completionTokens: BigInt(u?.completionTokens ?? 0),
+    cachedTokens: BigInt(u?.cachedTokens ?? 0),
+    reasoningTokens: BigInt(u?.reasoningTokens ?? 0),
+    startedAt: timestampFromMs(a.startedAt),
+    durationMs: performance.now() - a.started,
+    providerDurationMs: a.providerMs,
+    timeToFirstTokenMs: a.ttftMs,
+    attempts: a.attempts,
+    fallbackDepth: a.fallbackDepth,
+    routingVersion: BigInt(routingVersion),
+  });
+}

@@ -1,0 +1,155 @@
+import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
+import { ADAPTERS } from "../providers/registry.js";
+import type { Usage } from "../providers/types.js";
+import type { AttemptResult } from "../routing/engine.js";
+import { gatewayFailure } from "../routing/failures.js";
+import { readUpstream, type UpstreamStream } from "../streaming/upstream-stream.js";
+import type { CompiledTarget } from "../table/compile.js";
+import { callUpstream, networkFailure } from "../upstream/call.js";
+import type { Pools } from "../upstream/pools.js";
+
+/** A complete non-streaming reply. */
+export interface ChatReply {
+  kind: "json";
+  body: Buffer | string;
+  usage: Usage | undefined;
+  providerStart: number;
+}
+
+/**
+ * A stream the provider accepted. `first` holds the first bytes for the
+ * client when they arrived within the commit window; otherwise `pending`
+ * resolves with them (or null) and the response is committed without them.
+ */
+export interface ChatStreamStart {
+  kind: "stream";
+  stream: UpstreamStream;
+  first: Buffer | string | null | undefined;
+  pending: Promise<Buffer | string | null> | undefined;
+  providerStart: number;
+}
+
+export interface ChatAttemptOptions {
+  pools: Pools;
+  /** Cap on each attempt's wait for response headers. */
+  headersTimeoutMs: number;
+  /** How long a stream may stay silent before the gateway commits to it (and loses failover). */
+  commitAfterMs: number;
+}
+
+type Settled<T> = { value: T } | { error: unknown } | undefined;
+
+/** Waits for `p` at most `ms`; undefined when the time ran out first (p keeps going). */
+function within<T>(p: Promise<T>, ms: number): Promise<Settled<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    ),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One chat completion attempt against a target: builds the provider request
+ * with the target's adapter, calls it, and reads enough of the answer to know
+ * whether it worked: the whole body when not streaming; for streams, up to
+ * the first bytes for the client, so that a provider failing before its first
+ * event can still be failed over.
+ */
+export function chatAttempt(
+  o: ChatAttemptOptions,
+  body: Record<string, unknown>,
+  stream: boolean,
+  clientWantsUsage: boolean,
+  signal: AbortSignal,
+  deadline: number,
+): (target: CompiledTarget) => Promise<AttemptResult<ChatReply | ChatStreamStart>> {
+  return async (target) => {
+    const { credential } = target;
+    const adapter = ADAPTERS[credential.provider.wireFormat];
+    const request = adapter.chatRequest(body, target, { includeUsage: true });
+    const providerStart = performance.now();
+    const headersTimeout = Math.max(1, Math.min(o.headersTimeoutMs, deadline - Date.now()));
+    const call = await callUpstream(o.pools, credential, adapter, request, signal, headersTimeout);
+    if (!call.ok) return call;
+    const { response } = call;
+    const provider = credential.provider.id;
+    if (response.statusCode !== 200) {
+      response.body.destroy();
+      return {
+        ok: false,
+        failure: gatewayFailure(
+          ErrorClass.MALFORMED_RESPONSE,
+          "upstream_malformed_response",
+          `provider ${provider} answered HTTP ${response.statusCode}`,
+          response.statusCode,
+        ),
+      };
+    }
+
+    if (!stream) {
+      let raw: Buffer;
+      try {
+        raw = Buffer.from(await response.body.arrayBuffer());
+      } catch (err) {
+        if (signal.aborted) return { ok: false, aborted: true };
+        return { ok: false, failure: networkFailure(err, provider) };
+      }
+      const out = adapter.chatResponse(raw);
+      if (!out) {
+        return {
+          ok: false,
+          failure: gatewayFailure(
+            ErrorClass.MALFORMED_RESPONSE,
+            "upstream_malformed_response",
+            `provider ${provider} sent a reply the gateway could not read`,
+            200,
+          ),
+        };
+      }
+      return { ok: true, value: { kind: "json", body: out.body, usage: out.usage, providerStart } };
+    }
+
+    const upstream = readUpstream(response.body, adapter.chatStream({ stripUsage: !clientWantsUsage }));
+    const pending = upstream.next();
+    const first = await within(pending, o.commitAfterMs);
+    if (first === undefined) {
+      return {
+        ok: true,
+        value: { kind: "stream", stream: upstream, first: undefined, pending, providerStart },
+      };
+    }
+    if ("error" in first) {
+      upstream.destroy();
+      if (signal.aborted) return { ok: false, aborted: true };
+      return { ok: false, failure: networkFailure(first.error, provider) };
+    }
+    const reported = upstream.translator.failure();
+    if (first.value === null || reported) {
+      upstream.destroy();
+      const failure = reported
+        ? {
+            errorClass: reported.errorClass,
+            status: reported.status,
+            body: reported.body,
+            code: "upstream_error",
+            upstreamStatus: 200,
+          }
+        : gatewayFailure(
+            ErrorClass.MALFORMED_RESPONSE,
+            "upstream_malformed_response",
+            `provider ${provider} ended the stream without an event`,
+            200,
+          );
+      return { ok: false, failure };
+    }
+    return {
+      ok: true,
+      value: { kind: "stream", stream: upstream, first: first.value, pending: undefined, providerStart },
+    };
+  };
+}
