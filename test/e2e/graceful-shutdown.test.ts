@@ -7,13 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateApiKey } from "../../lib/src/api-key.js";
 import { type MockProvider, startMockProvider } from "../../mock-provider/src/server.js";
 import { AnalyticsService } from "../../proto/gen/llmgateway/v1/analytics_service_pb.js";
-import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
-import { Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
-import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
-import { OrganizationService } from "../../proto/gen/llmgateway/v1/organization_service_pb.js";
-import { RouteService } from "../../proto/gen/llmgateway/v1/route_service_pb.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { type GatewayProcess, spawnGateway } from "../helpers/processes.js";
+import { seedRoute } from "../helpers/seed.js";
 
 /**
  * Acceptance 5 of the routing engine: SIGTERM to a worker process with 50
@@ -57,37 +53,12 @@ beforeAll(async () => {
 
   const transport = createConnectTransport({ baseUrl: cpUrl, httpVersion: "2" });
   analytics = createClient(AnalyticsService, transport);
-  const org = await createClient(OrganizationService, transport).createOrganization(
-    { slug: `drain-${randomBytes(3).toString("hex")}`, reason: "test" },
-    call,
-  );
-  orgId = org.organization?.id ?? "";
-  apiKey = (
-    await createClient(ApiKeyService, transport).createApiKey(
-      { orgId, name: "app", role: Role.MEMBER, reason: "test" },
-      call,
-    )
-  ).key;
-  const cred = await createClient(CredentialService, transport).createCredential(
-    {
-      orgId,
-      provider: "openai-compatible",
-      name: "drain",
-      secret: SECRET,
-      settings: { baseUrl: mock.url },
-      reason: "test",
-    },
-    call,
-  );
-  await createClient(RouteService, transport).putRoute(
-    {
-      orgId,
-      model: "slow",
-      targets: [{ credentialId: cred.credential?.id ?? "", upstreamModel: "mock-small", weight: 1 }],
-      reason: "test",
-    },
-    call,
-  );
+  ({ orgId, apiKey } = await seedRoute(cpUrl, adminKey, {
+    slug: `drain-${randomBytes(3).toString("hex")}`,
+    secret: SECRET,
+    baseUrl: mock.url,
+    model: "slow",
+  }));
   await worker.waitFor((l) => l.msg === "routing table updated" && Number(l.routes) > 0);
 }, 90_000);
 

@@ -31,7 +31,7 @@ export interface RunResult<T> {
 /** Hooks for metrics and operational events; called off the success path only. */
 export interface EngineObserver {
   attemptFailed(target: CompiledTarget, failure: AttemptFailure, route: CompiledRoute): void;
-  /** `from`: the target whose failure triggered it, when there was one in the step left. */
+  /** `from`: the target that failed (or was barred) in the step left; undefined when it had none. */
   fallback(
     route: CompiledRoute,
     toStep: number,
@@ -176,7 +176,8 @@ export function createRoutingEngine(o: EngineOptions): RoutingEngine {
         const why = reasons(step, leave, lastInStep ? last : undefined, tried, t);
         const next = nextStep(route, stepIndex, why);
         if (next.step !== -1) {
-          o.observer.fallback(route, next.step, next.errorClass, lastInStep ? lastTarget : undefined);
+          // Attributed to the target that failed, or that was barred, in the step left.
+          o.observer.fallback(route, next.step, next.errorClass, lastInStep ? lastTarget : step.targets[0]);
           stepIndex = next.step;
           leave = undefined;
           lastInStep = false;

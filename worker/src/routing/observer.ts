@@ -36,6 +36,7 @@ export function createEngineObserver(
     },
     fallback(route, toStep, errorClass, from) {
       metrics.fallback(route.orgId, route.model, errorClass);
+      // A step without any eligible target (DISABLED): the event goes to the fallback's credential.
       const credential = from?.credential ?? route.steps[toStep]?.targets[0]?.credential;
       if (!credential) return;
       events.add(
