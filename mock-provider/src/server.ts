@@ -14,6 +14,8 @@ import type { FaultRule } from "./faults.js";
 import { chat, embeddings, later, MAX_BODY_BYTES, readBody, sendJson, sendMockError } from "./handlers.js";
 import { errorJson, MOCK_MODELS, MODELS_LIST_JSON, modelObject } from "./openai-shapes.js";
 import { bearerToken, HeaderError, overridesFaults, type Plan, planRequest, resolveOptions } from "./plan.js";
+import { PROTOCOLS } from "./protocols/index.js";
+import type { MockEnv } from "./protocols/types.js";
 import { type MockStats, RequestStats } from "./stats.js";
 
 export type {
@@ -163,10 +165,25 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     });
   };
 
+  let seq = 0;
+  const env: MockEnv = { config, faults, stats, nextSeq: () => ++seq };
+
   const server = http.createServer((req, res) => {
     const target = req.url ?? "/";
     const query = target.indexOf("?");
     let path = query === -1 ? target : target.slice(0, query);
+    const native = PROTOCOLS.find((p) => path.startsWith(`${p.prefix}/`));
+    if (native) {
+      const rest = path.slice(native.prefix.length);
+      const params = new URLSearchParams(query === -1 ? "" : target.slice(query + 1));
+      readBody(
+        req,
+        res,
+        (raw) => native.handle({ req, res, path: rest, query: params, body: Buffer.from(raw, "utf8") }, env),
+        () => undefined,
+      );
+      return;
+    }
     if (path.startsWith("/v1/")) path = path.slice(3);
     const route = routeOf(path);
     const method = req.method ?? "GET";

@@ -94,6 +94,15 @@ export function validateSettings(provider: string, settings: ProviderSettings | 
   } else if (!info.defaultBaseUrl) {
     throw new ConnectError(`provider "${provider}" needs settings.base_url`, Code.InvalidArgument);
   }
+  const present = new Set(Object.keys(stored).map((k) => SETTING_NAMES[k as keyof StoredSettings]));
+  for (const setting of info.settings) {
+    if (setting.required && setting.name !== "base_url" && !present.has(setting.name)) {
+      throw new ConnectError(
+        `provider "${provider}" needs settings.${setting.name} (${setting.description})`,
+        Code.InvalidArgument,
+      );
+    }
+  }
   return stored;
 }
 

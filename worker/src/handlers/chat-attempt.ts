@@ -1,8 +1,8 @@
 import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { ADAPTERS } from "../providers/registry.js";
-import type { Usage } from "../providers/types.js";
+import type { CallContext, Usage } from "../providers/types.js";
 import type { AttemptResult } from "../routing/engine.js";
-import { gatewayFailure } from "../routing/failures.js";
+import { gatewayFailure, unsupportedFailure } from "../routing/failures.js";
 import { readUpstream, type UpstreamStream } from "../streaming/upstream-stream.js";
 import type { CompiledTarget } from "../table/compile.js";
 import { callUpstream, networkFailure } from "../upstream/call.js";
@@ -71,7 +71,11 @@ export function chatAttempt(
   return async (target) => {
     const { credential } = target;
     const adapter = ADAPTERS[credential.provider.wireFormat];
-    const request = adapter.chatRequest(body, target, { includeUsage: true });
+    const chat = adapter.chat;
+    if (!chat)
+      return { ok: false, failure: unsupportedFailure(credential.provider.id, "/v1/chat/completions") };
+    const ctx: CallContext = { target, stream };
+    const request = chat.request(body, ctx);
     const providerStart = performance.now();
     const headersTimeout = Math.max(1, Math.min(o.headersTimeoutMs, deadline - Date.now()));
     const call = await callUpstream(o.pools, credential, adapter, request, signal, headersTimeout);
@@ -99,7 +103,7 @@ export function chatAttempt(
         if (signal.aborted) return { ok: false, aborted: true };
         return { ok: false, failure: networkFailure(err, provider) };
       }
-      const out = adapter.chatResponse(raw);
+      const out = chat.response(raw, ctx);
       if (!out) {
         return {
           ok: false,
@@ -114,7 +118,7 @@ export function chatAttempt(
       return { ok: true, value: { kind: "json", body: out.body, usage: out.usage, providerStart } };
     }
 
-    const upstream = readUpstream(response.body, adapter.chatStream({ stripUsage: !clientWantsUsage }));
+    const upstream = readUpstream(response.body, chat.stream(ctx, { stripUsage: !clientWantsUsage }));
     const pending = upstream.next();
     const first = await within(pending, o.commitAfterMs);
     if (first === undefined) {

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   request_too_large: { status: 413, type: "invalid_request_error" },
   model_not_found: { status: 404, type: "invalid_request_error" },
   model_unavailable: { status: 503, type: "api_error" },
+  unsupported_endpoint: { status: 400, type: "invalid_request_error" },
   gateway_not_ready: { status: 503, type: "api_error" },
   upstream_unreachable: { status: 502, type: "api_error" },
   upstream_timeout: { status: 504, type: "api_error" },

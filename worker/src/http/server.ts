@@ -1,6 +1,10 @@
 import http from "node:http";
 import type { Logger } from "../../../lib/src/logger.js";
-import { createChatHandler, type GatewayDeps } from "../handlers/chat-completions.js";
+import { createChatHandler } from "../handlers/chat-completions.js";
+import type { GatewayDeps } from "../handlers/common.js";
+import { createEmbeddingsHandler } from "../handlers/embeddings.js";
+import { createModelsHandler } from "../handlers/models.js";
+import { createSpeechHandler } from "../handlers/speech.js";
 import { METRICS_PATH } from "../metrics/endpoint.js";
 import { GatewayError, sendError } from "./errors.js";
 
@@ -35,7 +39,12 @@ function apiPath(pathname: string): string | undefined {
 
 /** The worker's HTTP server: OpenAI-compatible API, metrics, health probes. */
 export function createWorkerServer(deps: WorkerServerDeps): WorkerServer {
-  const chat = createChatHandler(deps);
+  const posts: Record<string, Handler> = {
+    "/chat/completions": createChatHandler(deps),
+    "/embeddings": createEmbeddingsHandler(deps),
+    "/audio/speech": createSpeechHandler(deps),
+  };
+  const models = createModelsHandler(deps);
   let active = 0;
   let idleWaiters: Array<() => void> = [];
   const done = () => {
@@ -51,6 +60,8 @@ export function createWorkerServer(deps: WorkerServerDeps): WorkerServer {
     if (deps.isDraining()) res.setHeader("connection", "close");
     handler(req, res).catch((err) => deps.log.error({ err }, "request handler failed"));
   };
+  const wrongMethod = (res: http.ServerResponse, pathname: string, allow: string) =>
+    sendError(res, new GatewayError("method_not_allowed", `use ${allow} for ${pathname}`), { allow });
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? "/";
@@ -72,12 +83,21 @@ export function createWorkerServer(deps: WorkerServerDeps): WorkerServer {
       return;
     }
     const path = apiPath(pathname);
-    if (path === "/chat/completions") {
-      if (req.method !== "POST") {
-        sendError(res, new GatewayError("method_not_allowed", `use POST for ${pathname}`), { allow: "POST" });
-        return;
+    const post = path === undefined ? undefined : posts[path];
+    if (post) {
+      if (req.method !== "POST") return wrongMethod(res, pathname, "POST");
+      run(post, req, res);
+      return;
+    }
+    if (path === "/models" || path?.startsWith("/models/")) {
+      if (req.method !== "GET") return wrongMethod(res, pathname, "GET");
+      let id: string | undefined;
+      try {
+        id = path === "/models" ? undefined : decodeURIComponent(path.slice("/models/".length));
+      } catch {
+        id = path; // not valid percent-encoding: no route has that name
       }
-      run(chat, req, res);
+      run((rq, rs) => models(rq, rs, id), req, res);
       return;
     }
     sendError(res, new GatewayError("not_found", `Unknown request URL: ${req.method} ${pathname}.`));

@@ -1,7 +1,17 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import type { CompiledTarget } from "../table/compile.js";
 
-/** Token counts reported by a provider. */
+/**
+ * The adapter contract. One adapter per wire format (`worker/src/providers/<format>/`,
+ * listed in registry.ts) translates between the gateway's client-facing
+ * format (OpenAI's) and the provider's: requests, responses, streams and
+ * errors. Adapters never authenticate (auth/ signs the built request by the
+ * provider's auth style) and never test which vendor they talk to: vendor
+ * differences are data on the provider's row (lib/src/provider-catalog.ts).
+ */
+
+/** Token counts reported by a provider, in OpenAI's sense (prompt tokens include cached ones). */
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
@@ -9,37 +19,45 @@ export interface Usage {
   reasoningTokens: number;
 }
 
-/** What to send upstream, relative to the credential's base URL. */
+/** What to send upstream: a POST to the credential's base URL + `path`. */
 export interface UpstreamRequest {
+  /** Path and query under the credential's base URL (see providers/shared/paths.ts). */
   path: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array;
+}
+
+/** What an adapter knows about the call it translates. */
+export interface CallContext {
+  /** The credential (provider row, settings) and the upstream model. */
+  target: CompiledTarget;
+  stream: boolean;
 }
 
 /**
- * Per-request stream state: sees each raw upstream chunk and returns the
- * bytes to send the client (possibly empty while an event is incomplete).
+ * Per-request stream state: sees each raw upstream chunk (SSE text, or
+ * binary frames for Bedrock) and returns OpenAI SSE bytes for the client:
+ * whole events only (possibly empty while an event is incomplete).
  */
 export interface StreamTranslator {
   transform(chunk: Buffer): Buffer | string;
-  /** Bytes still held when the upstream stream ends (an unterminated last event). */
+  /**
+   * Called when the upstream stream ends: the bytes still owed to the client
+   * (an unterminated last event, the usage chunk, `data: [DONE]` when the
+   * provider's format has no such marker).
+   */
   end(): Buffer | string;
   usage(): Usage | undefined;
   /**
-   * The error the provider reported inside the stream (an error event), if
-   * any: before the first byte reached the client the engine fails over on
-   * it; after, it is passed on and accounted.
+   * The error the provider reported inside the stream (an error event, a
+   * first event that cannot be read), if any: before the first byte reached
+   * the client the engine fails over on it; after, it is passed on and accounted.
    */
   failure(): TranslatedError | undefined;
 }
 
-export interface ChatOptions {
-  /** Ask the provider to report usage on streams (the gateway always needs it). */
-  includeUsage: boolean;
-}
-
 export interface StreamOptions {
-  /** Remove the usage-only event the client did not ask for. */
+  /** Leave out the usage-only chunk: the client did not ask for it (`stream_options.include_usage`). */
   stripUsage: boolean;
 }
 
@@ -52,18 +70,44 @@ export interface TranslatedError {
   errorClass: ErrorClass;
 }
 
-/**
- * The adapter contract, one implementation per wire format. Core code only
- * talks to this interface; it never tests which provider it is.
- */
-export interface ProviderAdapter {
-  /** Must not modify `body`: the engine may send it to several targets. */
-  chatRequest(body: Record<string, unknown>, target: CompiledTarget, options: ChatOptions): UpstreamRequest;
+/** A translated response body and the usage read from it. */
+export interface TranslatedBody {
+  body: Buffer | string;
+  usage: Usage | undefined;
+}
+
+/** `POST /v1/chat/completions`. */
+export interface ChatAdapter {
   /**
-   * Non-streaming response body → the OpenAI response body and usage;
-   * undefined when the body cannot be read (a malformed reply).
+   * The provider request for an OpenAI chat request. Must not modify `body`:
+   * the engine may send it to several targets. Streams always ask the
+   * provider for usage (the gateway needs it; the translator strips it again).
    */
-  chatResponse(body: Buffer): { body: Buffer | string; usage: Usage | undefined } | undefined;
-  chatStream(options: StreamOptions): StreamTranslator;
-  error(status: number, body: Buffer): TranslatedError;
+  request(body: Record<string, unknown>, ctx: CallContext): UpstreamRequest;
+  /** Provider reply → OpenAI `chat.completion`; undefined when it cannot be read (a malformed reply). */
+  response(body: Buffer, ctx: CallContext): TranslatedBody | undefined;
+  stream(ctx: CallContext, options: StreamOptions): StreamTranslator;
+}
+
+/** `POST /v1/embeddings`. */
+export interface EmbeddingsAdapter {
+  /** One or more provider requests (a provider taking one input per call gets one per input). */
+  request(body: Record<string, unknown>, ctx: CallContext): UpstreamRequest[];
+  /** The replies, in request order → OpenAI `list` of embeddings; undefined when unreadable. */
+  response(bodies: Buffer[], ctx: CallContext): TranslatedBody | undefined;
+}
+
+/** `POST /v1/audio/speech`: the audio passes through as the provider streams it. */
+export interface SpeechAdapter {
+  request(body: Record<string, unknown>, ctx: CallContext): UpstreamRequest;
+  /** Content type for the client, from the provider's headers and the requested format. */
+  contentType(upstream: IncomingHttpHeaders, body: Record<string, unknown>): string;
+}
+
+export interface ProviderAdapter {
+  chat?: ChatAdapter;
+  embeddings?: EmbeddingsAdapter;
+  speech?: SpeechAdapter;
+  /** A provider error (status ≥ 400) → the client's error and the engine's class. */
+  error(status: number, body: Buffer, headers: IncomingHttpHeaders): TranslatedError;
 }

@@ -65,3 +65,12 @@ export function noTargetFailure(why: ErrorClass, model: string, waitMs: number):
 export function deadlineFailure(): AttemptFailure {
   return gatewayFailure(ErrorClass.TIMEOUT, "upstream_timeout", "the request deadline passed");
 }
+
+/** The target's provider does not serve this endpoint (a route that points embeddings at a chat-only provider). */
+export function unsupportedFailure(provider: string, endpoint: string): AttemptFailure {
+  return gatewayFailure(
+    ErrorClass.BAD_REQUEST,
+    "unsupported_endpoint",
+    `provider ${provider} does not serve ${endpoint} through the gateway`,
+  );
+}

@@ -1,5 +1,5 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { findProvider, type ProviderInfo } from "../../../lib/src/provider-catalog.js";
+import { findProvider, type ProviderInfo, resolveBaseUrl } from "../../../lib/src/provider-catalog.js";
 import type {
   CredentialEntry,
   MembershipEntry,
@@ -50,6 +50,8 @@ export interface RoutingTable {
   /** Key by SHA-256 (as a latin1 string); undefined if unknown, disabled org or expired. */
   findKey(hash: string): KeyRecord | undefined;
   findRoute(orgId: string, model: string): CompiledRoute | undefined;
+  /** Public model names the organization has routes for. */
+  modelsOf(orgId: string): string[];
   /** The current record of a credential; a changed credential gets a new record. */
   findCredential(id: string): CredentialRecord | undefined;
   /** Slug of an organization, for metric labels. */
@@ -173,7 +175,7 @@ export function createRoutingTable(): RoutingTable {
     }
     let base: URL;
     try {
-      base = new URL(e.settings?.baseUrl || provider.defaultBaseUrl);
+      base = new URL(resolveBaseUrl(provider, e.settings));
     } catch {
       credentials.delete(e.id); // the control plane validates URLs; never route to a malformed one
       return;
@@ -303,6 +305,7 @@ export function createRoutingTable(): RoutingTable {
     findRoute(orgId, model) {
       return compiled.get(orgId)?.get(model);
     },
+    modelsOf: (orgId) => [...(compiled.get(orgId)?.keys() ?? [])],
     findCredential: (id) => credentials.get(id),
     orgSlug: (orgId) => orgs.get(orgId)?.slug,
     policyFor(orgId, apiKeyId) {

@@ -1,5 +1,6 @@
 import type { Dispatcher } from "undici";
 import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
+import { authenticate } from "../providers/auth/index.js";
 import { retryAfterMs } from "../providers/shared/classify.js";
 import type { ProviderAdapter, UpstreamRequest } from "../providers/types.js";
 import { type AttemptFailure, gatewayFailure } from "../routing/failures.js";
@@ -63,13 +64,24 @@ async function readCapped(body: Dispatcher.ResponseData["body"]): Promise<Buffer
   return Buffer.concat(chunks, size);
 }
 
+/** An error an auth scheme throws (a token exchange refused or unreachable), with its class. */
+export class AuthError extends Error {
+  constructor(
+    message: string,
+    readonly errorClass: ErrorClass = ErrorClass.AUTH,
+  ) {
+    super(message);
+  }
+}
+
 /**
- * Sends one request to a credential's provider and sorts the outcome: a
- * response of status < 400 (the caller reads it), a classified failure
- * (network error, timeout, provider error translated by the adapter), or
- * aborted when the client left (the only reason `signal` aborts). Provider auth failures are never relayed:
- * the client's own key is fine, and the provider's message may quote part of
- * the provider key.
+ * Sends one request to a credential's provider, authenticated by the
+ * provider's auth style, and sorts the outcome: a response of status < 400
+ * (the caller reads it), a classified failure (network error, timeout,
+ * provider error translated by the adapter), or aborted when the client left
+ * (the only reason `signal` aborts). Provider auth failures are never
+ * relayed: the client's own key is fine, and the provider's message may quote
+ * part of the provider key.
  */
 export async function callUpstream(
   pools: Pools,
@@ -80,13 +92,21 @@ export async function callUpstream(
   headersTimeoutMs: number,
 ): Promise<CallResult> {
   const provider = credential.provider.id;
+  let signed: UpstreamRequest;
+  try {
+    signed = await authenticate(request, credential);
+  } catch (err) {
+    const errorClass = err instanceof AuthError ? err.errorClass : ErrorClass.AUTH;
+    const message = `could not authenticate with provider ${provider}: ${(err as Error).message}`;
+    return { ok: false, failure: gatewayFailure(errorClass, "upstream_auth_failed", message) };
+  }
   let response: Dispatcher.ResponseData;
   try {
     response = await pools.get(credential.origin).request({
       method: "POST",
-      path: credential.basePath + request.path,
-      headers: request.headers,
-      body: request.body,
+      path: credential.basePath + signed.path,
+      headers: signed.headers,
+      body: signed.body,
       signal,
       headersTimeout: headersTimeoutMs,
     });
@@ -104,7 +124,7 @@ export async function callUpstream(
     if (signal.aborted) return { ok: false, aborted: true };
     return { ok: false, failure: networkFailure(err, provider) };
   }
-  const translated = adapter.error(status, raw);
+  const translated = adapter.error(status, raw, response.headers);
   const retryAfter = retryAfterMs(response.headers);
   if (translated.errorClass === ErrorClass.AUTH) {
     return {

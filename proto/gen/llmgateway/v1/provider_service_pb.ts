@@ -71,7 +71,10 @@ export type Provider = Message<"llmgateway.v1.Provider"> & {
   defaultBaseUrl: string;
 
   /**
-   * How the secret is sent upstream: "bearer", "api-key-header" or "none".
+   * How the secret is sent upstream: "bearer", "azure" (api-key header, or
+   * bearer for an Entra token), "x-api-key", "goog-api-key", "xi-api-key",
+   * "aws-sigv4" (SigV4 with JSON access keys, else a Bedrock API key),
+   * "google-service-account" (OAuth2 with a service-account JSON) or "none".
    *
    * @generated from field: string auth_kind = 5;
    */

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { errorBody } from "../../http/errors.js";
 import { classifyError } from "../shared/classify.js";
 import type { TranslatedError } from "../types.js";
@@ -13,7 +14,7 @@ interface OpenAIErrorBody {
  * comes from the error's code or type (insufficient_quota, context length,
  * content filter) and otherwise from the status.
  */
-export function error(status: number, body: Buffer): TranslatedError {
+export function error(status: number, body: Buffer, _headers?: IncomingHttpHeaders): TranslatedError {
   const text = body.subarray(0, 64 * 1024).toString("utf8");
   try {
     const parsed = JSON.parse(text) as OpenAIErrorBody;

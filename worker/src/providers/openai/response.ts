@@ -37,3 +37,12 @@ export function chatResponse(body: Buffer): { body: Buffer; usage: Usage | undef
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
   return { body, usage: usageFrom((parsed as { usage?: unknown }).usage) };
 }
+
+/** OpenAI-shaped embeddings pass through; the usage is read. */
+export function embeddingsResponse(bodies: Buffer[]): { body: Buffer; usage: Usage | undefined } | undefined {
+  const [body] = bodies;
+  if (!body || bodies.length !== 1) return undefined;
+  const out = chatResponse(body);
+  if (!out) return undefined;
+  return out;
+}

@@ -13,6 +13,17 @@ const LFLF = Buffer.from("\n\n");
 const LFCRLF = Buffer.from("\n\r\n");
 const LF = 10;
 const EMPTY = Buffer.alloc(0);
+const DONE_EVENT = "data: [DONE]\n\n";
+const DONE_TAIL = /data: ?\[DONE\]\r?\n\r?\n$/;
+
+/** Whether the last bytes passed on end with the [DONE] event. */
+function endsWithDone(last: Buffer | string): boolean {
+  const tail =
+    typeof last === "string"
+      ? last.slice(-24)
+      : last.subarray(Math.max(0, last.length - 24)).toString("latin1");
+  return DONE_TAIL.test(tail);
+}
 /** An event longer than this is passed on unparsed rather than held. */
 const MAX_PENDING = 1 << 20;
 
@@ -89,6 +100,8 @@ export function chatStream(options: StreamOptions): StreamTranslator {
   let usage: Usage | undefined;
   let failure: TranslatedError | undefined;
   let pending: Buffer | undefined;
+  /** The last bytes passed on, to see whether the stream ended with [DONE]. */
+  let last: Buffer | string = EMPTY;
   /** Whether the first data event was checked to be JSON (a reply that is not fails over). */
   let checked = false;
 
@@ -113,7 +126,9 @@ export function chatStream(options: StreamOptions): StreamTranslator {
             choices?: unknown;
             error?: unknown;
           };
-          const u = usageFrom(parsed.usage);
+          // Groq reports stream usage under x_groq.usage on the finish chunk.
+          const u =
+            usageFrom(parsed.usage) ?? usageFrom((parsed as { x_groq?: { usage?: unknown } }).x_groq?.usage);
           if (u) {
             usage = u;
             drop = options.stripUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0;
@@ -145,11 +160,16 @@ export function chatStream(options: StreamOptions): StreamTranslator {
         if (end === 0) return EMPTY;
         data = data.subarray(0, end);
       }
-      return !checked || hasUsageValue(data) || data.includes(ERROR_MARK) ? processEvents(data) : data;
+      const out = !checked || hasUsageValue(data) || data.includes(ERROR_MARK) ? processEvents(data) : data;
+      if (out.length > 0) last = out;
+      return out;
     },
     end() {
       const rest = pending ?? EMPTY;
       pending = undefined;
+      // Some upstreams close without [DONE]; clients wait for it. Not after an error event.
+      // (A stream with no event at all stays empty: the engine treats it as a malformed reply.)
+      if (!failure && rest.length === 0 && last.length > 0 && !endsWithDone(last)) return DONE_EVENT;
       return rest;
     },
     usage: () => usage,

@@ -1,0 +1,131 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
+import { GatewayError } from "../http/errors.js";
+import { ADAPTERS } from "../providers/registry.js";
+import type { AttemptResult } from "../routing/engine.js";
+import { gatewayFailure, unsupportedFailure } from "../routing/failures.js";
+import type { CompiledTarget } from "../table/compile.js";
+import { callUpstream } from "../upstream/call.js";
+import { closeAccount, openAccount } from "./account.js";
+import {
+  answerError,
+  authenticateRequest,
+  clientSignal,
+  type GatewayDeps,
+  readJson,
+  requireModel,
+  routeFor,
+  settle,
+} from "./common.js";
+
+interface SpeechStart {
+  response: Dispatcher.ResponseData;
+  contentType: string;
+  providerStart: number;
+}
+
+function validate(body: Record<string, unknown>): string {
+  const model = requireModel(body);
+  if (typeof body.input !== "string" || body.input === "") {
+    throw new GatewayError("invalid_request", "'input' must be a non-empty string", "input");
+  }
+  if (body.voice !== undefined && typeof body.voice !== "string") {
+    throw new GatewayError("invalid_request", "'voice' must be a string", "voice");
+  }
+  return model;
+}
+
+function speechAttempt(
+  deps: GatewayDeps,
+  body: Record<string, unknown>,
+  signal: AbortSignal,
+  deadline: number,
+) {
+  return async (target: CompiledTarget): Promise<AttemptResult<SpeechStart>> => {
+    const { credential } = target;
+    const adapter = ADAPTERS[credential.provider.wireFormat];
+    const speech = adapter.speech;
+    if (!speech || !credential.provider.endpoints.includes("speech")) {
+      return { ok: false, failure: unsupportedFailure(credential.provider.id, "/v1/audio/speech") };
+    }
+    const ctx = { target, stream: true };
+    const providerStart = performance.now();
+    const headersTimeout = Math.max(1, Math.min(deps.headersTimeoutMs, deadline - Date.now()));
+    const call = await callUpstream(
+      deps.pools,
+      credential,
+      adapter,
+      speech.request(body, ctx),
+      signal,
+      headersTimeout,
+    );
+    if (!call.ok) return call;
+    const { response } = call;
+    if (response.statusCode !== 200) {
+      response.body.destroy();
+      return {
+        ok: false,
+        failure: gatewayFailure(
+          ErrorClass.MALFORMED_RESPONSE,
+          "upstream_malformed_response",
+          `provider ${credential.provider.id} answered HTTP ${response.statusCode}`,
+          response.statusCode,
+        ),
+      };
+    }
+    return {
+      ok: true,
+      value: { response, contentType: speech.contentType(response.headers, body), providerStart },
+    };
+  };
+}
+
+/**
+ * POST /v1/audio/speech: text to speech. The audio is relayed as the provider
+ * streams it (binary, with backpressure); a provider that fails after the
+ * first bytes ends the response early (audio has no error frame).
+ */
+export function createSpeechHandler(deps: GatewayDeps) {
+  return async function handleSpeech(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const a = openAccount(req, "speech");
+    const finish = (status: number, code: string) =>
+      closeAccount(deps.usage, a, status, code, deps.table.version);
+    res.setHeader("x-request-id", a.requestId);
+    try {
+      a.key = await authenticateRequest(req, deps);
+      const body = await readJson(req, deps);
+      a.model = validate(body);
+      a.streamed = true;
+      const route = routeFor(deps, a.key, a.model);
+      const signal = clientSignal(res);
+      const deadline = a.startedAt + deps.requestTimeoutMs;
+      const result = await deps.engine.run(
+        route,
+        speechAttempt(deps, body, signal, deadline),
+        deadline,
+        signal,
+      );
+      const value = settle(res, result, a, finish);
+      if (!value) return;
+      res.writeHead(200, { "content-type": value.contentType, "cache-control": "no-store" });
+      try {
+        for await (const chunk of value.response.body) {
+          if (a.ttftMs === 0) a.ttftMs = performance.now() - a.started;
+          if (!res.write(chunk)) await new Promise((r) => res.once("drain", r));
+        }
+        res.end();
+        a.providerMs = performance.now() - value.providerStart;
+        finish(200, "");
+      } catch {
+        a.providerMs = performance.now() - value.providerStart;
+        if (signal.aborted) return finish(499, "client_closed");
+        a.errorClass = ErrorClass.UNAVAILABLE;
+        res.destroy();
+        finish(502, "upstream_error");
+      }
+    } catch (err) {
+      answerError(res, err, finish);
+    }
+  };
+}
