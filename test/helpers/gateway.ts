@@ -2,7 +2,11 @@ import { randomBytes } from "node:crypto";
 import OpenAI from "openai";
 import { currentVersion } from "../../control-plane/src/changes/change-log.js";
 import { createLogger } from "../../lib/src/logger.js";
-import { type MockProvider, startMockProvider } from "../../mock-provider/src/server.js";
+import {
+  type MockProvider,
+  type MockProviderOptions,
+  startMockProvider,
+} from "../../mock-provider/src/server.js";
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { type ErrorClass, Role } from "../../proto/gen/llmgateway/v1/common_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
@@ -33,8 +37,17 @@ export interface TestGateway {
   apiKey: string;
   /** OpenAI SDK against the worker, no SDK retries. */
   openai: OpenAI;
-  /** Creates a credential to the mock (or `baseUrl`); returns its id and secret. */
-  credential(opts?: { provider?: string; baseUrl?: string }): Promise<{ id: string; secret: string }>;
+  /**
+   * Creates a credential to the mock (or `baseUrl`), with the next mock key as
+   * its secret unless `secret` turns that key into another one (SigV4 keys, a
+   * service account); returns its id and the mock key.
+   */
+  credential(opts?: {
+    provider?: string;
+    baseUrl?: string;
+    settings?: Record<string, unknown>;
+    secret?: (mockKey: string) => string;
+  }): Promise<{ id: string; secret: string }>;
   /** Creates or replaces a route; resolves once the worker serves the new table. */
   route(
     model: string,
@@ -49,13 +62,13 @@ export interface TestGateway {
 const admin = (cp: TestControlPlane) => cp.as(cp.adminKey);
 
 export async function startTestGateway(
-  options: { workerEnv?: Record<string, string>; secrets?: number } = {},
+  options: { workerEnv?: Record<string, string>; secrets?: number; mock?: MockProviderOptions } = {},
 ): Promise<TestGateway> {
   const secrets = Array.from(
     { length: options.secrets ?? 24 },
     () => `sk-mock-${randomBytes(9).toString("hex")}`,
   );
-  const mock = await startMockProvider({ apiKeys: secrets, chunkCount: 8 });
+  const mock = await startMockProvider({ apiKeys: secrets, chunkCount: 8, ...options.mock });
   const cp = await startTestControlPlane();
   const worker = await startWorker(
     loadWorkerConfig({
@@ -93,8 +106,8 @@ export async function startTestGateway(
           orgId,
           provider: opts.provider ?? "openai-compatible",
           name: `cred-${nextSecret}-${randomBytes(2).toString("hex")}`,
-          secret,
-          settings: { baseUrl: opts.baseUrl ?? mock.url },
+          secret: opts.secret ? opts.secret(secret) : secret,
+          settings: { baseUrl: opts.baseUrl ?? mock.url, ...opts.settings },
           reason: "test",
         },
         admin(cp),
