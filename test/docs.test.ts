@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { compileRestRoutes } from "../control-plane/src/rest/rest-routes.js";
 import { REST_SERVICES } from "../control-plane/src/rest/services.js";
 import { projectRoot } from "../lib/src/paths.js";
+import { PROVIDERS } from "../lib/src/provider-catalog.js";
 
 /** Tables in docs/ that must match the code they describe. */
 describe("docs stay in step with the code", () => {
@@ -20,6 +21,15 @@ describe("docs stay in step with the code", () => {
         return `${r.httpMethod} ${r.template.source} ${service.replace("llmgateway.v1.", "")}.${method}`;
       })
       .sort();
+    expect(documented).toEqual(actual);
+  });
+
+  it("docs/providers.md lists exactly the catalog's providers with their wire format and endpoints", () => {
+    const doc = readFileSync(join(projectRoot(), "docs", "providers.md"), "utf8");
+    const documented = [...doc.matchAll(/^\| `([\w-]+)`\s*\|[^|]+\|\s*(\w+)\s*\|\s*([\w, ]+?)\s*\|/gm)]
+      .map((m) => `${m[1]} ${m[2]} ${m[3]}`)
+      .sort();
+    const actual = PROVIDERS.map((p) => `${p.id} ${p.wireFormat} ${p.endpoints.join(", ")}`).sort();
     expect(documented).toEqual(actual);
   });
 });

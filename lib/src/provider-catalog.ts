@@ -134,7 +134,7 @@ const AZURE_SETTINGS: readonly ProviderSettingInfo[] = [
   {
     name: "deployments",
     required: false,
-    description: "public model name -> deployment name (default: the model)",
+    description: "upstream model -> deployment name (default: the upstream model)",
   },
 ];
 const VERTEX_ANTHROPIC = "/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}";

@@ -7,7 +7,7 @@
 import { LIMITS } from "./plan.js";
 
 /** API routes a rule can match. */
-export type FaultRoute = "chat" | "embeddings";
+export type FaultRoute = "chat" | "embeddings" | "speech";
 /** When the socket is destroyed: unanswered, after the 200 headers, or after some stream content. */
 export type FaultReset = "before-headers" | "after-headers" | "mid-stream";
 /** A 200 reply that cannot be parsed: truncated JSON, a non-JSON first SSE event, or no body. */
@@ -152,7 +152,7 @@ function validateMatch(value: unknown, path: string): FaultMatch {
   if (stream !== undefined && typeof stream !== "boolean") {
     throw new TypeError(`${path}.stream must be a boolean, got ${show(stream)}`);
   }
-  const route = oneOf(fields, "route", path, ["chat", "embeddings"] as const);
+  const route = oneOf(fields, "route", path, ["chat", "embeddings", "speech"] as const);
   if (stream === true && route === "embeddings") {
     throw new RangeError(`${path}.stream: true never matches route "embeddings" (embeddings do not stream)`);
   }

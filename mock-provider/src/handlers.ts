@@ -1,9 +1,14 @@
 /**
  * Response writers for the mock provider: JSON replies, OpenAI errors, chat
- * completions (plain and SSE) and embeddings.
+ * completions (plain and SSE, text or a tool call), embeddings, and the
+ * pacing and fault replies native protocols share.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { type MockReply, mockReply } from "./content.js";
+import type { CompiledFault } from "./fault-table.js";
+import type { FaultRoute, FaultRule } from "./faults.js";
 import {
+  argumentPieces,
   ChunkFrames,
   chatCompletionJson,
   chatUsage,
@@ -11,9 +16,12 @@ import {
   embeddingInputs,
   embeddingsJson,
   errorJson,
+  messageChars,
+  toolCallCompletionJson,
   type Usage,
 } from "./openai-shapes.js";
 import type { Plan } from "./plan.js";
+import type { MockEnv } from "./protocols/types.js";
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -91,7 +99,44 @@ export function later(res: ServerResponse, ms: number, fn: () => void): void {
   res.once("close", () => clearTimeout(timer));
 }
 
-export function chat(res: ServerResponse, body: Record<string, unknown>, plan: Plan, id: string): void {
+/** Names of the function tools a chat request offers. */
+function toolNames(tools: unknown): string[] {
+  if (!Array.isArray(tools)) return [];
+  return tools.flatMap((t) => {
+    const name = (t as { function?: { name?: unknown } } | null)?.function?.name;
+    return typeof name === "string" ? [name] : [];
+  });
+}
+
+/** The mock's tool call reply to a request offering tools (undefined: answer with text as usual). */
+function toolReply(
+  messages: readonly unknown[],
+  tools: unknown,
+  plan: Plan,
+  id: string,
+): MockReply | undefined {
+  const names = toolNames(tools);
+  if (names.length === 0) return undefined;
+  const last = messages.at(-1) as { role?: unknown } | undefined;
+  // The completion's number (`chatcmpl-mock-<n>`) makes the call id: call_mock_<n>.
+  const seq = Number(id.slice(id.lastIndexOf("-") + 1)) || 0;
+  const reply = mockReply(messageChars(messages), names, last?.role === "tool", plan.chunkCount, seq);
+  return reply.toolCalls.length > 0 ? reply : undefined;
+}
+
+/**
+ * A chat completion: a tool call when tools are offered and the last message
+ * is not a tool result (content.ts `mockReply`), else the canned text.
+ * `prelude` is an SSE event sent before the role chunk (Azure's `choices: []`
+ * prompt-filter chunk).
+ */
+export function chat(
+  res: ServerResponse,
+  body: Record<string, unknown>,
+  plan: Plan,
+  id: string,
+  prelude = "",
+): void {
   const { model, messages } = body;
   if (typeof model !== "string" || model === "") {
     sendJson(res, 400, errorJson(400, "you must provide a model parameter", "model"));
@@ -102,13 +147,96 @@ export function chat(res: ServerResponse, body: Record<string, unknown>, plan: P
     return;
   }
   const created = Math.floor(Date.now() / 1000);
-  const usage = chatUsage(messages, plan.chunkCount);
+  const tools = toolReply(messages, body.tools, plan, id);
+  const usage = tools
+    ? { prompt_tokens: tools.promptTokens, completion_tokens: 5, total_tokens: tools.promptTokens + 5 }
+    : chatUsage(messages, plan.chunkCount);
   if (body.stream !== true) {
-    sendJson(res, 200, chatCompletionJson(id, created, model, plan.chunkCount, usage));
+    const json = tools
+      ? toolCallCompletionJson(id, created, model, tools.toolCalls, usage)
+      : chatCompletionJson(id, created, model, plan.chunkCount, usage);
+    sendJson(res, 200, json);
     return;
   }
   const includeUsage = (body.stream_options as { include_usage?: unknown } | null)?.include_usage === true;
-  stream(res, new ChunkFrames(id, created, model), plan, includeUsage ? usage : undefined);
+  const frames = new ChunkFrames(id, created, model);
+  if (tools) {
+    const deltas: string[] = [];
+    tools.toolCalls.forEach((call, i) => {
+      deltas.push(frames.toolCallStart(i, call));
+      for (const piece of argumentPieces(JSON.stringify(call.arguments))) {
+        deltas.push(frames.toolCallArguments(i, piece));
+      }
+    });
+    const tail = frames.finish("tool_calls") + (includeUsage ? frames.usage(usage) : "") + DONE_FRAME;
+    const parts = {
+      head: prelude + frames.role(),
+      count: deltas.length,
+      delta: (i: number) => deltas[i] ?? "",
+    };
+    paced(res, { ...parts, tail: () => tail }, plan, SSE_HEADERS);
+    return;
+  }
+  stream(res, frames, plan, includeUsage ? usage : undefined, prelude);
+}
+
+/** A reply written piece by piece: `head` with the first delta, then one delta per interval, then `tail`. */
+export interface PacedParts {
+  head: string;
+  count: number;
+  delta(index: number): string | Buffer;
+  tail(): string | Buffer;
+}
+
+/** When a paced reply breaks: after `failAfterChunks` deltas (-1: never), with `errorFrame` or a reset. */
+export interface PacedPlan {
+  chunkIntervalMs: number;
+  failAfterChunks: number;
+  errorFrame: string | undefined;
+}
+
+/**
+ * Writes a paced reply: head and first delta at once, then one delta per
+ * `chunkIntervalMs`, then the tail. After `failAfterChunks` deltas (never
+ * when the reply has fewer) the response ends with `errorFrame` or, without
+ * one, the socket is destroyed, leaving the chunked response unterminated.
+ */
+export function paced(res: ServerResponse, parts: PacedParts, plan: PacedPlan, headers: OutgoingHttpHeaders) {
+  const { count } = parts;
+  const { chunkIntervalMs, errorFrame } = plan;
+  const failAt = plan.failAfterChunks;
+  let index = 0;
+  let timer: NodeJS.Timeout | undefined;
+  res.writeHead(200, headers);
+  res.once("close", () => clearTimeout(timer));
+  const pump = (): void => {
+    timer = undefined;
+    const out: Array<string | Buffer> = index === 0 && parts.head !== "" ? [parts.head] : [];
+    for (;;) {
+      if (index === failAt) {
+        if (errorFrame !== undefined) res.end(join(out, errorFrame));
+        else if (out.length === 0) res.socket?.destroy();
+        else res.write(join(out), () => res.socket?.destroy());
+        return;
+      }
+      if (index === count) {
+        res.end(join(out, parts.tail()));
+        return;
+      }
+      out.push(parts.delta(index++));
+      if (chunkIntervalMs > 0 && index < count) break;
+    }
+    res.write(join(out));
+    timer = setTimeout(pump, chunkIntervalMs);
+  };
+  pump();
+}
+
+/** Pieces as one string (all strings: the SSE hot path) or one buffer. */
+function join(pieces: Array<string | Buffer>, last?: string | Buffer): string | Buffer {
+  if (last !== undefined) pieces.push(last);
+  if (pieces.every((p) => typeof p === "string")) return pieces.join("");
+  return Buffer.concat(pieces.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
 }
 
 /**
@@ -118,35 +246,21 @@ export function chat(res: ServerResponse, body: Record<string, unknown>, plan: P
  * many content chunks, leaving the chunked response unterminated, or, with
  * `errorFrame`, that frame ends the response (no [DONE]).
  */
-export function stream(res: ServerResponse, frames: ChunkFrames, plan: Plan, usage: Usage | undefined) {
-  const { chunkCount, chunkIntervalMs, failAfterChunks, errorFrame } = plan;
-  let index = 0;
-  let timer: NodeJS.Timeout | undefined;
-  res.writeHead(200, SSE_HEADERS);
-  res.once("close", () => clearTimeout(timer));
-  const pump = (): void => {
-    timer = undefined;
-    let out = index === 0 ? frames.role() : "";
-    for (;;) {
-      if (index === failAfterChunks) {
-        if (errorFrame !== undefined) res.end(out + errorFrame);
-        else if (out === "") res.socket?.destroy();
-        else res.write(out, () => res.socket?.destroy());
-        return;
-      }
-      if (index === chunkCount) {
-        out += frames.finish();
-        if (usage !== undefined) out += frames.usage(usage);
-        res.end(out + DONE_FRAME);
-        return;
-      }
-      out += frames.content(index++);
-      if (chunkIntervalMs > 0 && index < chunkCount) break;
-    }
-    res.write(out);
-    timer = setTimeout(pump, chunkIntervalMs);
+export function stream(
+  res: ServerResponse,
+  frames: ChunkFrames,
+  plan: Plan,
+  usage: Usage | undefined,
+  prelude = "",
+) {
+  const tail = () => frames.finish() + (usage !== undefined ? frames.usage(usage) : "") + DONE_FRAME;
+  const parts = {
+    head: prelude + frames.role(),
+    count: plan.chunkCount,
+    delta: (i: number) => frames.content(i),
+    tail,
   };
-  pump();
+  paced(res, parts, plan, SSE_HEADERS);
 }
 
 export function embeddings(res: ServerResponse, body: Record<string, unknown>): void {
@@ -165,4 +279,28 @@ export function embeddings(res: ServerResponse, body: Record<string, unknown>): 
     return;
   }
   sendJson(res, 200, embeddingsJson(model, inputs, format === "base64"));
+}
+
+/** The first fault rule matching a native request (its `times` counted down); undefined with no rules. */
+export function takeFault(
+  env: MockEnv,
+  key: string,
+  model: string,
+  stream: boolean,
+  route: FaultRoute,
+): CompiledFault | undefined {
+  return env.faults.rules.length === 0 ? undefined : env.faults.take(key, model, stream, route);
+}
+
+/** The retry headers a status rule sets (`retry-after`, `retry-after-ms`), for any provider's error shape. */
+export function retryHeaders(rule: FaultRule): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (rule.retryAfter !== undefined) out["retry-after"] = rule.retryAfter;
+  if (rule.retryAfterMs !== undefined) out["retry-after-ms"] = String(rule.retryAfterMs);
+  return out;
+}
+
+/** A native stream's break point: after the rule's `afterChunks` deltas (at the last when fewer), else never. */
+export function failAfter(fault: CompiledFault | undefined, count: number): number {
+  return fault === undefined || fault.afterChunks < 0 ? -1 : Math.min(fault.afterChunks, count);
 }

@@ -139,6 +139,51 @@ export function chatCompletionJson(
   });
 }
 
+/** A tool call as the mock makes it (content.ts `MockToolCall`). */
+export interface ToolCallShape {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/**
+ * A tool call's JSON arguments in the pieces a stream sends them in (two
+ * halves), so clients must concatenate fragments as with real providers.
+ */
+export function argumentPieces(json: string): string[] {
+  const half = Math.ceil(json.length / 2);
+  return [json.slice(0, half), json.slice(half)];
+}
+
+/** A non-streamed completion that calls tools: `content: null`, `finish_reason: "tool_calls"`. */
+export function toolCallCompletionJson(
+  id: string,
+  created: number,
+  model: string,
+  calls: readonly ToolCallShape[],
+  usage: Usage,
+): string {
+  const toolCalls = calls.map((c) => ({
+    id: c.id,
+    type: "function",
+    function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+  }));
+  return JSON.stringify({
+    id,
+    object: "chat.completion",
+    created,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: null, tool_calls: toolCalls },
+        finish_reason: "tool_calls",
+      },
+    ],
+    usage,
+  });
+}
+
 /** Builds the SSE frames of one streamed completion; the per-request prefix is serialised once. */
 export class ChunkFrames {
   private readonly head: string;
@@ -155,8 +200,22 @@ export class ChunkFrames {
     return `${this.head}[{"index":0,"delta":${contentDeltaJson(index)},"finish_reason":null}]}\n\n`;
   }
 
-  finish(): string {
-    return `${this.head}[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n`;
+  finish(reason: "stop" | "tool_calls" = "stop"): string {
+    return `${this.head}[{"index":0,"delta":{},"finish_reason":"${reason}"}]}\n\n`;
+  }
+
+  /** The first delta of a tool call: index, id, type, name and empty arguments. */
+  toolCallStart(index: number, call: ToolCallShape): string {
+    const delta = {
+      tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }],
+    };
+    return `${this.head}[{"index":0,"delta":${JSON.stringify(delta)},"finish_reason":null}]}\n\n`;
+  }
+
+  /** A later delta of a tool call: its index and an arguments fragment. */
+  toolCallArguments(index: number, fragment: string): string {
+    const delta = { tool_calls: [{ index, function: { arguments: fragment } }] };
+    return `${this.head}[{"index":0,"delta":${JSON.stringify(delta)},"finish_reason":null}]}\n\n`;
   }
 
   usage(usage: Usage): string {

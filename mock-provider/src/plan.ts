@@ -21,8 +21,15 @@ export interface ResolvedOptions {
   errorStatus: number;
   /** Accepted bearer tokens (`apiKey` and `apiKeys`); empty: no key check. */
   apiKeys: ReadonlySet<string>;
+  /** The AWS secret access key of an access key id (SigV4, the Bedrock protocol); undefined: none set. */
+  awsSecret: ((accessKeyId: string) => string | undefined) | undefined;
+  /** Google service accounts the Vertex AI token endpoint accepts: client_email → SPKI public key PEM. */
+  serviceAccounts: ReadonlyMap<string, string>;
   record: boolean;
 }
+
+/** AWS access keys a mock accepts: secret by access key id, or a function giving it (undefined: unknown key). */
+export type AwsKeysOption = Readonly<Record<string, string>> | ((accessKeyId: string) => string | undefined);
 
 export interface Plan {
   latencyMs: number;
@@ -59,7 +66,24 @@ interface OptionInput {
   errorStatus?: number | undefined;
   apiKey?: string | undefined;
   apiKeys?: readonly string[] | undefined;
+  awsKeys?: AwsKeysOption | undefined;
+  serviceAccounts?: Readonly<Record<string, string>> | undefined;
   record?: boolean | undefined;
+}
+
+function awsSecretOf(keys: AwsKeysOption | undefined): ResolvedOptions["awsSecret"] {
+  if (keys === undefined) return undefined;
+  if (typeof keys === "function") return keys;
+  if (typeof keys !== "object" || keys === null)
+    throw new TypeError("awsKeys must be an object or a function");
+  const map = new Map<string, string>();
+  for (const [id, secret] of Object.entries(keys)) {
+    if (id === "" || typeof secret !== "string" || secret === "") {
+      throw new RangeError(`awsKeys[${JSON.stringify(id)}] must map a non-empty id to a non-empty secret`);
+    }
+    map.set(id, secret);
+  }
+  return (id) => map.get(id);
 }
 
 function optionInt(
@@ -93,6 +117,19 @@ export function resolveOptions(options: OptionInput): ResolvedOptions {
       apiKeys.add(key);
     });
   }
+  const serviceAccounts = new Map<string, string>();
+  if (options.serviceAccounts !== undefined) {
+    const given: unknown = options.serviceAccounts;
+    if (typeof given !== "object" || given === null || Array.isArray(given)) {
+      throw new TypeError("serviceAccounts must be an object of client_email -> public key PEM");
+    }
+    for (const [email, pem] of Object.entries(given)) {
+      if (typeof pem !== "string" || !pem.includes("PUBLIC KEY")) {
+        throw new RangeError(`serviceAccounts[${JSON.stringify(email)}] must be an SPKI public key PEM`);
+      }
+      serviceAccounts.set(email, pem);
+    }
+  }
   return {
     host: options.host ?? "127.0.0.1",
     port: optionInt("port", options.port, 0, 0, 65_535),
@@ -102,6 +139,8 @@ export function resolveOptions(options: OptionInput): ResolvedOptions {
     errorRate,
     errorStatus: optionInt("errorStatus", options.errorStatus, 500, 400, 599),
     apiKeys,
+    awsSecret: awsSecretOf(options.awsKeys),
+    serviceAccounts,
     record: options.record ?? false,
   };
 }

@@ -13,7 +13,15 @@ import { type CompiledFault, FaultTable } from "./fault-table.js";
 import type { FaultRule } from "./faults.js";
 import { chat, embeddings, later, MAX_BODY_BYTES, readBody, sendJson, sendMockError } from "./handlers.js";
 import { errorJson, MOCK_MODELS, MODELS_LIST_JSON, modelObject } from "./openai-shapes.js";
-import { bearerToken, HeaderError, overridesFaults, type Plan, planRequest, resolveOptions } from "./plan.js";
+import {
+  type AwsKeysOption,
+  bearerToken,
+  HeaderError,
+  overridesFaults,
+  type Plan,
+  planRequest,
+  resolveOptions,
+} from "./plan.js";
 import { PROTOCOLS } from "./protocols/index.js";
 import type { MockEnv } from "./protocols/types.js";
 import { type MockStats, RequestStats } from "./stats.js";
@@ -48,6 +56,18 @@ export interface MockProviderOptions {
   apiKey?: string | undefined;
   /** More accepted keys; with any key set, others get 401. */
   apiKeys?: readonly string[] | undefined;
+  /**
+   * AWS access keys the Bedrock protocol (`/bedrock`) verifies SigV4 signatures
+   * with: secret access key by access key id, or a function deriving it
+   * (undefined for an unknown id). Bedrock also takes `apiKeys` as API keys (Bearer).
+   */
+  awsKeys?: AwsKeysOption | undefined;
+  /**
+   * Google service accounts the Vertex AI protocol's token endpoint
+   * (`/vertex/token`) accepts: client_email → SPKI public key PEM verifying
+   * the account's RS256 assertions.
+   */
+  serviceAccounts?: Readonly<Record<string, string>> | undefined;
   /** Initial fault rules (validated: a bad rule makes `startMockProvider` reject). */
   faults?: readonly FaultRule[] | undefined;
   /** Record requests in `MockProvider.requests` (default false). */

@@ -20,6 +20,7 @@ import type { CompiledTarget } from "../../worker/src/table/compile.js";
  * - `upstream-response.json` (an array of bodies for embeddings) | `.sse` | `.bin`: the provider's reply
  * - `client-response.json` | `client-response.sse`: what the client must get (`created` fields set to 0)
  * - `client-error.json`: for errors, `{status, errorClass, body}`
+ * - `request-error.json`: instead of the rest, when the adapter refuses the request (a 400)
  *
  * `UPDATE_GOLDEN=1 npx vitest run test/providers` rewrites every expectation
  * from the adapters; a reviewer reads the diff.

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findProvider } from "../../lib/src/provider-catalog.js";
+import { GatewayError } from "../../worker/src/http/errors.js";
 import { ADAPTERS } from "../../worker/src/providers/registry.js";
 import type { StreamTranslator, UpstreamRequest } from "../../worker/src/providers/types.js";
 import {
@@ -63,6 +64,23 @@ function runStream(translator: StreamTranslator, bytes: Buffer, size: number): s
   return out.join("");
 }
 
+/** A request the adapter refuses to build (a field the provider cannot express): the 400 it gives. */
+function refused(f: Fixture, build: () => unknown): boolean {
+  try {
+    build();
+    return false;
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err;
+    golden(f, "request-error.json", {
+      status: err.status,
+      code: err.code,
+      param: err.param,
+      message: err.message,
+    });
+    return true;
+  }
+}
+
 function check(f: Fixture): void {
   const ctx = contextOf(f.spec);
   const provider = findProvider(f.spec.provider);
@@ -83,11 +101,12 @@ function check(f: Fixture): void {
   if (endpoint === "embeddings") {
     const e = adapter.embeddings;
     if (!e) throw new Error(`${f.format} has no embeddings adapter`);
+    if (refused(f, () => e.request(body, ctx))) return;
     golden(f, "upstream-request.json", e.request(body, ctx).map(requestView));
     const bodies = (readJson(f, "upstream-response.json") as unknown[]).map((b) =>
       Buffer.from(JSON.stringify(b)),
     );
-    const out = e.response(bodies, ctx);
+    const out = e.response(bodies, ctx, body);
     golden(f, "client-response.json", out ? normalizeJson(JSON.parse(out.body.toString())) : null);
     golden(f, "usage.json", out?.usage ?? null);
     return;
@@ -101,6 +120,7 @@ function check(f: Fixture): void {
   }
   const chat = adapter.chat;
   if (!chat) throw new Error(`${f.format} has no chat adapter`);
+  if (refused(f, () => chat.request(body, ctx))) return;
   golden(f, "upstream-request.json", requestView(chat.request(body, ctx)));
   if (!ctx.stream) {
     const out = chat.response(read(f, "upstream-response.json"), ctx);

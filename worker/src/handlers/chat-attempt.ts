@@ -2,7 +2,7 @@ import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { ADAPTERS } from "../providers/registry.js";
 import type { CallContext, Usage } from "../providers/types.js";
 import type { AttemptResult } from "../routing/engine.js";
-import { gatewayFailure, unsupportedFailure } from "../routing/failures.js";
+import { buildRequest, gatewayFailure, unsupportedFailure } from "../routing/failures.js";
 import { readUpstream, type UpstreamStream } from "../streaming/upstream-stream.js";
 import type { CompiledTarget } from "../table/compile.js";
 import { callUpstream, networkFailure } from "../upstream/call.js";
@@ -75,7 +75,9 @@ export function chatAttempt(
     if (!chat)
       return { ok: false, failure: unsupportedFailure(credential.provider.id, "/v1/chat/completions") };
     const ctx: CallContext = { target, stream };
-    const request = chat.request(body, ctx);
+    const built = buildRequest(() => chat.request(body, ctx));
+    if (!built.ok) return built;
+    const request = built.value;
     const providerStart = performance.now();
     const headersTimeout = Math.max(1, Math.min(o.headersTimeoutMs, deadline - Date.now()));
     const call = await callUpstream(o.pools, credential, adapter, request, signal, headersTimeout);

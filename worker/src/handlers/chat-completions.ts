@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { GatewayError } from "../http/errors.js";
 import { relayStream, SSE_HEADERS } from "../streaming/relay.js";
 import { closeAccount, openAccount } from "./account.js";
@@ -8,6 +7,7 @@ import {
   answerError,
   authenticateRequest,
   clientSignal,
+  closeStream,
   type GatewayDeps,
   readJson,
   requireModel,
@@ -72,14 +72,7 @@ export function createChatHandler(deps: GatewayDeps) {
         deps.keepalive,
         signal,
       );
-      a.providerMs = performance.now() - value.providerStart;
-      a.ttftMs = outcome.firstByteAt === 0 ? 0 : outcome.firstByteAt - a.started;
-      a.usage = value.stream.translator.usage();
-      a.errorClass = outcome.errorClass;
-      if (outcome.errorClass !== ErrorClass.UNSPECIFIED && result.target) {
-        deps.streamBroke(result.target, route, outcome.errorClass);
-      }
-      finish(outcome.status, outcome.code);
+      closeStream(deps, a, value, outcome, route, finish);
     } catch (err) {
       answerError(res, err, finish);
     }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { looksLikeJwt } from "../../../lib/src/oidc.js";
-import type { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
+import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { authenticate, presentedKey } from "../http/auth.js";
 import { parseJsonObject, readBody } from "../http/body.js";
 import { GatewayError, sendError } from "../http/errors.js";
@@ -8,6 +8,8 @@ import type { SessionAuthenticator } from "../http/session.js";
 import type { RoutingEngine, RunResult } from "../routing/engine.js";
 import type { AttemptFailure } from "../routing/failures.js";
 import type { Keepalive } from "../streaming/keepalive.js";
+import type { RelayOutcome } from "../streaming/relay.js";
+import type { UpstreamStream } from "../streaming/upstream-stream.js";
 import type { CompiledRoute, CompiledTarget } from "../table/compile.js";
 import type { KeyRecord, RoutingTable } from "../table/routing-table.js";
 import type { Pools } from "../upstream/pools.js";
@@ -119,6 +121,7 @@ export function settle<T>(
   result: RunResult<T>,
   a: Account,
   finish: (status: number, code: string) => void,
+  send: (res: ServerResponse, f: AttemptFailure) => void = sendFailure,
 ): T | undefined {
   a.target = result.target;
   a.attempts = result.attempts;
@@ -130,7 +133,28 @@ export function settle<T>(
     return undefined;
   }
   a.errorClass = f.errorClass;
-  sendFailure(res, f);
+  send(res, f);
   finish(f.status, f.code);
   return undefined;
+}
+
+/**
+ * Accounts a relayed stream: provider time, time to first byte, usage and
+ * outcome; a stream that broke after the commit counts against its credential.
+ */
+export function closeStream(
+  deps: GatewayDeps,
+  a: Account,
+  start: { stream: UpstreamStream; providerStart: number },
+  outcome: RelayOutcome,
+  route: CompiledRoute,
+  finish: (status: number, code: string) => void,
+): void {
+  a.providerMs = performance.now() - start.providerStart;
+  a.ttftMs = outcome.firstByteAt === 0 ? 0 : outcome.firstByteAt - a.started;
+  a.usage = start.stream.translator.usage();
+  a.errorClass = outcome.errorClass;
+  if (outcome.errorClass !== ErrorClass.UNSPECIFIED && a.target)
+    deps.streamBroke(a.target, route, outcome.errorClass);
+  finish(outcome.status, outcome.code);
 }

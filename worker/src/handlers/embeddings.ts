@@ -3,7 +3,7 @@ import { GatewayError } from "../http/errors.js";
 import { ADAPTERS } from "../providers/registry.js";
 import type { Usage } from "../providers/types.js";
 import type { AttemptResult } from "../routing/engine.js";
-import { unsupportedFailure } from "../routing/failures.js";
+import { buildRequest, unsupportedFailure } from "../routing/failures.js";
 import type { CompiledTarget } from "../table/compile.js";
 import { closeAccount, openAccount } from "./account.js";
 import {
@@ -65,16 +65,11 @@ function embeddingsAttempt(
     const ctx = { target, stream: false };
     const providerStart = performance.now();
     const headersTimeout = Math.max(1, Math.min(deps.headersTimeoutMs, deadline - Date.now()));
-    const replies = await callForJson(
-      deps.pools,
-      credential,
-      adapter,
-      embeddings.request(body, ctx),
-      signal,
-      headersTimeout,
-    );
+    const built = buildRequest(() => embeddings.request(body, ctx));
+    if (!built.ok) return built;
+    const replies = await callForJson(deps.pools, credential, adapter, built.value, signal, headersTimeout);
     if (!replies.ok) return replies;
-    const out = embeddings.response(replies.value, ctx);
+    const out = embeddings.response(replies.value, ctx, body);
     if (!out) return unreadable(provider);
     return { ok: true, value: { ...out, providerStart } };
   };

@@ -4,7 +4,7 @@ import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { GatewayError } from "../http/errors.js";
 import { ADAPTERS } from "../providers/registry.js";
 import type { AttemptResult } from "../routing/engine.js";
-import { gatewayFailure, unsupportedFailure } from "../routing/failures.js";
+import { buildRequest, gatewayFailure, unsupportedFailure } from "../routing/failures.js";
 import type { CompiledTarget } from "../table/compile.js";
 import { callUpstream } from "../upstream/call.js";
 import { closeAccount, openAccount } from "./account.js";
@@ -52,14 +52,9 @@ function speechAttempt(
     const ctx = { target, stream: true };
     const providerStart = performance.now();
     const headersTimeout = Math.max(1, Math.min(deps.headersTimeoutMs, deadline - Date.now()));
-    const call = await callUpstream(
-      deps.pools,
-      credential,
-      adapter,
-      speech.request(body, ctx),
-      signal,
-      headersTimeout,
-    );
+    const built = buildRequest(() => speech.request(body, ctx));
+    if (!built.ok) return built;
+    const call = await callUpstream(deps.pools, credential, adapter, built.value, signal, headersTimeout);
     if (!call.ok) return call;
     const { response } = call;
     if (response.statusCode !== 200) {

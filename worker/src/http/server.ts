@@ -3,6 +3,7 @@ import type { Logger } from "../../../lib/src/logger.js";
 import { createChatHandler } from "../handlers/chat-completions.js";
 import type { GatewayDeps } from "../handlers/common.js";
 import { createEmbeddingsHandler } from "../handlers/embeddings.js";
+import { createMessagesHandler } from "../handlers/messages.js";
 import { createModelsHandler } from "../handlers/models.js";
 import { createSpeechHandler } from "../handlers/speech.js";
 import { METRICS_PATH } from "../metrics/endpoint.js";
@@ -43,6 +44,7 @@ export function createWorkerServer(deps: WorkerServerDeps): WorkerServer {
     "/chat/completions": createChatHandler(deps),
     "/embeddings": createEmbeddingsHandler(deps),
     "/audio/speech": createSpeechHandler(deps),
+    "/messages": createMessagesHandler(deps),
   };
   const models = createModelsHandler(deps);
   let active = 0;

@@ -93,8 +93,12 @@ export interface ChatAdapter {
 export interface EmbeddingsAdapter {
   /** One or more provider requests (a provider taking one input per call gets one per input). */
   request(body: Record<string, unknown>, ctx: CallContext): UpstreamRequest[];
-  /** The replies, in request order → OpenAI `list` of embeddings; undefined when unreadable. */
-  response(bodies: Buffer[], ctx: CallContext): TranslatedBody | undefined;
+  /**
+   * The replies, in request order, and the client's request (for its
+   * `encoding_format` and inputs) → OpenAI `list` of embeddings; undefined
+   * when unreadable.
+   */
+  response(bodies: Buffer[], ctx: CallContext, request: Record<string, unknown>): TranslatedBody | undefined;
 }
 
 /** `POST /v1/audio/speech`: the audio passes through as the provider streams it. */

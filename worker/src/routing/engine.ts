@@ -219,7 +219,13 @@ export function createRoutingEngine(o: EngineOptions): RoutingEngine {
       attempts++;
       lastTarget = target;
       health.begin(target.credential);
-      const out = await attempt(target);
+      let out: AttemptResult<T>;
+      try {
+        out = await attempt(target);
+      } catch (err) {
+        health.release(target.credential); // no verdict: never leave a half-open probe slot taken
+        throw err;
+      }
       if (out.ok) {
         health.success(target.credential, now());
         return result(out.value, undefined);

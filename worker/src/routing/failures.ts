@@ -1,5 +1,5 @@
 import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
-import { ERROR_CODES, type ErrorCode, errorBody } from "../http/errors.js";
+import { ERROR_CODES, type ErrorCode, errorBody, GatewayError } from "../http/errors.js";
 
 /** A failed attempt, as the engine decides on it and as the client gets it if it is the last. */
 export interface AttemptFailure {
@@ -73,4 +73,30 @@ export function unsupportedFailure(provider: string, endpoint: string): AttemptF
     "unsupported_endpoint",
     `provider ${provider} does not serve ${endpoint} through the gateway`,
   );
+}
+
+/**
+ * Builds a provider request, turning an adapter's refusal (a GatewayError:
+ * a field the provider cannot express) into a bad-request failure the engine
+ * returns to the client, so the attempt still ends with a verdict.
+ */
+export function buildRequest<T>(
+  build: () => T,
+): { ok: true; value: T } | { ok: false; failure: AttemptFailure } {
+  try {
+    return { ok: true, value: build() };
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err;
+    const body = errorBody(err.type, err.message, err.code, err.param);
+    return {
+      ok: false,
+      failure: {
+        errorClass: ErrorClass.BAD_REQUEST,
+        status: err.status,
+        body,
+        code: err.code,
+        upstreamStatus: 0,
+      },
+    };
+  }
 }

@@ -52,6 +52,7 @@ export async function relayStream(
   pending: Promise<Buffer | string | null> | undefined,
   keepalive: Keepalive,
   signal: AbortSignal,
+  brokenEvent: string = BROKEN_EVENT,
 ): Promise<RelayOutcome> {
   const outcome: RelayOutcome = { status: 200, code: "", errorClass: ErrorClass.UNSPECIFIED, firstByteAt: 0 };
   const ka = keepalive.add(res);
@@ -80,7 +81,7 @@ export async function relayStream(
   } catch {
     stream.destroy();
     if (signal.aborted || res.destroyed) return { ...outcome, status: 499, code: "client_closed" };
-    res.end(BROKEN_EVENT);
+    res.end(brokenEvent);
     return { ...outcome, status: 502, code: "upstream_error", errorClass: ErrorClass.UNAVAILABLE };
   } finally {
     ka.remove();

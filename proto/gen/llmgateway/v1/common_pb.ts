@@ -56,7 +56,8 @@ export type ProviderSettings = Message<"llmgateway.v1.ProviderSettings"> & {
   organization: string;
 
   /**
-   * Public model name -> deployment name (Azure OpenAI).
+   * Upstream model name -> deployment name (Azure OpenAI); a model without an
+   * entry is used as the deployment name.
    *
    * @generated from field: map<string, string> deployments = 6;
    */

@@ -1,5 +1,17 @@
-import { notBuilt } from "../shared/not-built.js";
 import type { ProviderAdapter } from "../types.js";
+import { embeddingsRequest, embeddingsResponse } from "./embeddings.js";
+import { error } from "./errors.js";
+import { chatRequest } from "./request.js";
+import { chatResponse } from "./response.js";
+import { chatStream } from "./stream.js";
 
-/** Placeholder while the bedrock wire format is being written (issue 5): every call fails as a bad request. */
-export const bedrockAdapter: ProviderAdapter = { error: notBuilt("bedrock") };
+/**
+ * The AWS Bedrock wire format: chat through Converse / ConverseStream (binary
+ * event-stream), embeddings through InvokeModel (Titan and Cohere bodies).
+ * Authentication (SigV4 or a Bedrock API key) is auth/sigv4.ts's.
+ */
+export const bedrockAdapter: ProviderAdapter = {
+  chat: { request: chatRequest, response: chatResponse, stream: chatStream },
+  embeddings: { request: embeddingsRequest, response: embeddingsResponse },
+  error,
+};

@@ -1,6 +1,5 @@
-import { ErrorClass } from "../../../../proto/gen/llmgateway/v1/common_pb.js";
-import { errorBody } from "../../http/errors.js";
 import { classifyError } from "../shared/classify.js";
+import { afterLastBoundary, DONE_EVENT, eventData, MALFORMED_STREAM } from "../shared/sse.js";
 import type { StreamOptions, StreamTranslator, TranslatedError, Usage } from "../types.js";
 import { usageFrom } from "./response.js";
 
@@ -9,11 +8,7 @@ const MARK = Buffer.from('"usage"');
 /** An `"error"` key: inside JSON strings quotes are escaped, so this only matches a key. */
 const ERROR_MARK = Buffer.from('"error"');
 const NULL = Buffer.from("null");
-const LFLF = Buffer.from("\n\n");
-const LFCRLF = Buffer.from("\n\r\n");
-const LF = 10;
 const EMPTY = Buffer.alloc(0);
-const DONE_EVENT = "data: [DONE]\n\n";
 const DONE_TAIL = /data: ?\[DONE\]\r?\n\r?\n$/;
 
 /** Whether the last bytes passed on end with the [DONE] event. */
@@ -26,26 +21,6 @@ function endsWithDone(last: Buffer | string): boolean {
 }
 /** An event longer than this is passed on unparsed rather than held. */
 const MAX_PENDING = 1 << 20;
-
-/** The JSON payload of one SSE event: its `data:` lines joined, or "" for comments and empty events. */
-function eventData(event: string): string {
-  let data = "";
-  for (const line of event.split(/\r?\n/)) {
-    if (!line.startsWith("data:")) continue;
-    const value = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
-    data = data ? `${data}\n${value}` : value;
-  }
-  return data;
-}
-
-/** Bytes up to the end of the last complete event ("\n\n", or CRLF framing) in `buf`; 0 when there is none. */
-function afterLastBoundary(buf: Buffer): number {
-  // The common case: the chunk ends exactly at an event boundary.
-  if (buf.length >= 2 && buf[buf.length - 1] === LF && buf[buf.length - 2] === LF) return buf.length;
-  const lf = buf.lastIndexOf(LFLF);
-  const crlf = buf.lastIndexOf(LFCRLF);
-  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 3);
-}
 
 /**
  * Whether some `"usage"` key in `buf` has a value other than null. Inside
@@ -65,16 +40,6 @@ function hasUsageValue(buf: Buffer): boolean {
   }
   return false;
 }
-
-const MALFORMED: TranslatedError = {
-  status: 502,
-  body: errorBody(
-    "api_error",
-    "the provider sent a stream event that is not JSON",
-    "upstream_malformed_response",
-  ),
-  errorClass: ErrorClass.MALFORMED_RESPONSE,
-};
 
 /** An OpenAI-style error event inside a stream (`data: {"error":{...}}`), as the engine classifies it. */
 function streamError(parsed: { error?: unknown }): TranslatedError | undefined {
@@ -136,7 +101,7 @@ export function chatStream(options: StreamOptions): StreamTranslator {
           failure ??= streamError(parsed);
         } catch {
           // Not JSON: [DONE] and comments pass; a first event that is not JSON means the reply is broken.
-          if (first && data !== "[DONE]") failure ??= MALFORMED;
+          if (first && data !== "[DONE]") failure ??= MALFORMED_STREAM;
         }
       }
       if (drop) removed = true;

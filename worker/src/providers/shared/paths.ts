@@ -15,9 +15,19 @@ export function pathFor(ctx: CallContext, key: Endpoint | "chatStream", fallback
   const settings = credential.entry.settings;
   const deployment = settings?.deployments[upstreamModel] ?? upstreamModel;
   return template
-    .replaceAll("{model}", encodeURIComponent(upstreamModel))
-    .replaceAll("{deployment}", encodeURIComponent(deployment))
-    .replaceAll("{api_version}", encodeURIComponent(settings?.apiVersion ?? ""))
-    .replaceAll("{project}", encodeURIComponent(settings?.project ?? ""))
-    .replaceAll("{region}", encodeURIComponent(settings?.region ?? ""));
+    .replaceAll("{model}", segment(upstreamModel))
+    .replaceAll("{deployment}", segment(deployment))
+    .replaceAll("{api_version}", segment(settings?.apiVersion ?? ""))
+    .replaceAll("{project}", segment(settings?.project ?? ""))
+    .replaceAll("{region}", segment(settings?.region ?? ""));
+}
+
+/**
+ * A path segment: percent-encoded, except `@`, which Vertex AI model
+ * versions carry literally (`claude-sonnet-4-5@20250929`, as Google's SDKs
+ * send it). `:` stays encoded: Bedrock model ids (`…-v1:0`) are sent as `%3A`,
+ * as the AWS SDKs do, and signed accordingly.
+ */
+function segment(value: string): string {
+  return encodeURIComponent(value).replaceAll("%40", "@");
 }
