@@ -37,34 +37,53 @@ const TOOLS = [
   },
 ];
 
+/** One provider on its own gateway (with the spec's mock options). */
 export function describeProviderE2E(spec: ProviderE2E): void {
+  describeProvidersE2E([spec], spec.mock);
+}
+
+/**
+ * Several providers on one gateway and one mock (the mock speaks every native
+ * protocol at once): one describe per provider, each with its own credential
+ * and routes named `<provider>/chat`, `<provider>/embed`, `<provider>/speak`.
+ */
+export function describeProvidersE2E(specs: readonly ProviderE2E[], mock?: MockProviderOptions): void {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ secrets: specs.length + 3, ...(mock ? { mock } : {}) });
+  }, 90_000);
+  afterAll(async () => {
+    await gw?.close();
+  });
+  for (const spec of specs) describeOne(spec, () => gw);
+}
+
+function describeOne(spec: ProviderE2E, gateway: () => TestGateway): void {
+  const chat = `${spec.provider}/chat`;
+  const embed = `${spec.provider}/embed`;
+  const speak = `${spec.provider}/speak`;
   describe(`${spec.provider} through the gateway (OpenAI SDK, mock speaking the native protocol)`, () => {
-    let gw: TestGateway;
     let client: OpenAI;
 
     beforeAll(async () => {
-      gw = await startTestGateway({ secrets: 4, ...(spec.mock ? { mock: spec.mock } : {}) });
+      const gw = gateway();
       const mockOrigin = new URL(gw.mock.url).origin;
       const { id } = await gw.credential({
         provider: spec.provider,
         settings: spec.settings(mockOrigin),
         ...(spec.secret ? { secret: (key: string) => spec.secret?.(key, mockOrigin) ?? key } : {}),
       });
-      if (spec.chatModel) await gw.route("chat", [{ credentialId: id, upstreamModel: spec.chatModel }]);
+      if (spec.chatModel) await gw.route(chat, [{ credentialId: id, upstreamModel: spec.chatModel }]);
       if (spec.embeddingsModel)
-        await gw.route("embed", [{ credentialId: id, upstreamModel: spec.embeddingsModel }]);
-      if (spec.speech) await gw.route("speak", [{ credentialId: id, upstreamModel: spec.speech.model }]);
+        await gw.route(embed, [{ credentialId: id, upstreamModel: spec.embeddingsModel }]);
+      if (spec.speech) await gw.route(speak, [{ credentialId: id, upstreamModel: spec.speech.model }]);
       client = gw.openai;
-    }, 90_000);
-
-    afterAll(async () => {
-      await gw?.close();
-    });
+    }, 60_000);
 
     if (spec.chatModel) {
       it("completes a non-streaming chat", async () => {
         const c = await client.chat.completions.create({
-          model: "chat",
+          model: chat,
           messages: [
             { role: "system", content: "Be brief." },
             { role: "user", content: "Hello there" },
@@ -79,7 +98,7 @@ export function describeProviderE2E(spec: ProviderE2E): void {
 
       it("streams a tool call, then the answer to its result", async () => {
         const first = await client.chat.completions.create({
-          model: "chat",
+          model: chat,
           stream: true,
           stream_options: { include_usage: true },
           tools: TOOLS,
@@ -105,7 +124,7 @@ export function describeProviderE2E(spec: ProviderE2E): void {
         expect(usage?.prompt_tokens).toBeGreaterThan(0);
 
         const second = await client.chat.completions.create({
-          model: "chat",
+          model: chat,
           stream: true,
           tools: TOOLS,
           messages: [
@@ -126,7 +145,7 @@ export function describeProviderE2E(spec: ProviderE2E): void {
 
     if (spec.embeddingsModel) {
       it("creates embeddings", async () => {
-        const e = await client.embeddings.create({ model: "embed", input: ["first text", "second text"] });
+        const e = await client.embeddings.create({ model: embed, input: ["first text", "second text"] });
         expect(e.data).toHaveLength(2);
         expect(e.data.map((d) => d.index)).toEqual([0, 1]);
         for (const d of e.data) expect(d.embedding.length).toBeGreaterThan(0);
@@ -138,7 +157,7 @@ export function describeProviderE2E(spec: ProviderE2E): void {
       it("synthesizes speech, streaming the audio through", async () => {
         const speech = spec.speech as { voice: string };
         const res = await client.audio.speech.create({
-          model: "speak",
+          model: speak,
           voice: speech.voice,
           input: "Hello there",
         });
