@@ -5,6 +5,8 @@ import { createWorkerServer } from "./http/server.js";
 import { createSessionAuthenticator } from "./http/session.js";
 import { createMetricsHandler } from "./metrics/endpoint.js";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics/metrics.js";
+import { NO_OBSERVER } from "./observe/observer.js";
+import { createCatalogPriceBook } from "./pricing/price-book.js";
 import { createRoutingEngine } from "./routing/engine.js";
 import { type CredentialHealth, createCredentialHealth } from "./routing/health.js";
 import { createEngineObserver } from "./routing/observer.js";
@@ -96,6 +98,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
       );
     },
     metrics: createMetricsHandler(table, metrics.registry),
+    prices: createCatalogPriceBook(),
+    observer: NO_OBSERVER,
     isDraining: () => draining,
     isReady: () => !draining && table.version > 0,
   });

@@ -24,12 +24,19 @@ export interface Account {
   target: CompiledTarget | undefined;
   /** performance.now() when the successful (or last) provider call started. */
   providerStart: number;
+  /** Provider time of the successful (or last) attempt. */
   providerMs: number;
+  /** Provider time of the attempts that failed before it. */
+  failedAttemptsMs: number;
   ttftMs: number;
   attempts: number;
   fallbackDepth: number;
   errorClass: ErrorClass;
   usage: Usage | undefined;
+  /** Estimated cost in USD, set when the request ends. */
+  costUsd: number;
+  /** Whole request as the gateway saw it, ms; set when the request ends. */
+  durationMs: number;
 }
 
 const REQUEST_ID = /^[\w.:-]{8,128}$/;
@@ -52,13 +59,19 @@ export function openAccount(req: IncomingMessage, requestType: string): Account 
     target: undefined,
     providerStart: 0,
     providerMs: 0,
+    failedAttemptsMs: 0,
     ttftMs: 0,
     attempts: 0,
     fallbackDepth: 0,
     errorClass: ErrorClass.UNSPECIFIED,
     usage: undefined,
+    costUsd: 0,
+    durationMs: 0,
   };
 }
+
+/** Time waiting on providers: every attempt's, the failed ones included. */
+export const providerTime = (a: Account) => a.providerMs + a.failedAttemptsMs;
 
 /** Records the request's usage event; unauthenticated requests are not tenant usage. */
 export function closeAccount(
@@ -91,11 +104,12 @@ export function closeAccount(
     cachedTokens: BigInt(u?.cachedTokens ?? 0),
     reasoningTokens: BigInt(u?.reasoningTokens ?? 0),
     startedAt: timestampFromMs(a.startedAt),
-    durationMs: performance.now() - a.started,
-    providerDurationMs: a.providerMs,
+    durationMs: a.durationMs,
+    providerDurationMs: providerTime(a),
     timeToFirstTokenMs: a.ttftMs,
     attempts: a.attempts,
     fallbackDepth: a.fallbackDepth,
     routingVersion: BigInt(routingVersion),
+    estimatedCostUsd: a.costUsd,
   });
 }

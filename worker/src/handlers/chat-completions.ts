@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError } from "../http/errors.js";
 import { relayStream, SSE_HEADERS } from "../streaming/relay.js";
-import { closeAccount, openAccount } from "./account.js";
 import { chatAttempt } from "./chat-attempt.js";
 import {
   answerError,
@@ -14,6 +13,7 @@ import {
   routeFor,
   settle,
 } from "./common.js";
+import { beginRequest } from "./lifecycle.js";
 
 function validate(body: Record<string, unknown>): { model: string; stream: boolean } {
   const model = requireModel(body);
@@ -39,12 +39,13 @@ function wantsUsage(body: Record<string, unknown>): boolean {
 /** POST /v1/chat/completions: authenticate, route through the engine, relay, account. */
 export function createChatHandler(deps: GatewayDeps) {
   return async function handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const a = openAccount(req, "chat");
-    const finish = (status: number, code: string) =>
-      closeAccount(deps.usage, a, status, code, deps.table.version);
+    const life = beginRequest(deps, req, "chat");
+    const { a } = life;
+    const finish = life.finish;
     res.setHeader("x-request-id", a.requestId);
     try {
       a.key = await authenticateRequest(req, deps);
+      life.authenticated();
       const body = await readJson(req, deps);
       const { model, stream } = validate(body);
       a.model = model;
@@ -52,17 +53,19 @@ export function createChatHandler(deps: GatewayDeps) {
       const route = routeFor(deps, a.key, model);
       const signal = clientSignal(res);
       const deadline = a.startedAt + deps.requestTimeoutMs;
-      const attempt = chatAttempt(deps, body, stream, wantsUsage(body), signal, deadline);
+      const attempt = life.attempts(chatAttempt(deps, body, stream, wantsUsage(body), signal, deadline));
       const result = await deps.engine.run(route, attempt, deadline, signal);
       const value = settle(res, result, a, finish);
       if (!value) return;
       if (value.kind === "json") {
         a.providerMs = performance.now() - value.providerStart;
         a.usage = value.usage;
+        life.commit(res);
         res.writeHead(200, { "content-type": "application/json" });
         res.end(value.body);
         return finish(200, "");
       }
+      life.commit(res, value.providerStart);
       res.writeHead(200, SSE_HEADERS);
       const outcome = await relayStream(
         res,

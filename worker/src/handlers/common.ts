@@ -15,9 +15,10 @@ import type { KeyRecord, RoutingTable } from "../table/routing-table.js";
 import type { Pools } from "../upstream/pools.js";
 import type { UsageReporter } from "../usage/usage-reporter.js";
 import type { Account } from "./account.js";
+import type { LifecycleDeps } from "./lifecycle.js";
 
 /** What the OpenAI-compatible handlers need from the worker. */
-export interface GatewayDeps {
+export interface GatewayDeps extends LifecycleDeps {
   table: RoutingTable;
   pools: Pools;
   usage: UsageReporter;

@@ -5,7 +5,6 @@ import type { Usage } from "../providers/types.js";
 import type { AttemptResult } from "../routing/engine.js";
 import { buildRequest, unsupportedFailure } from "../routing/failures.js";
 import type { CompiledTarget } from "../table/compile.js";
-import { closeAccount, openAccount } from "./account.js";
 import {
   answerError,
   authenticateRequest,
@@ -16,6 +15,7 @@ import {
   routeFor,
   settle,
 } from "./common.js";
+import { beginRequest } from "./lifecycle.js";
 import { callForJson, unreadable } from "./upstream-json.js";
 
 interface EmbeddingsReply {
@@ -78,12 +78,13 @@ function embeddingsAttempt(
 /** POST /v1/embeddings. */
 export function createEmbeddingsHandler(deps: GatewayDeps) {
   return async function handleEmbeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const a = openAccount(req, "embeddings");
-    const finish = (status: number, code: string) =>
-      closeAccount(deps.usage, a, status, code, deps.table.version);
+    const life = beginRequest(deps, req, "embeddings");
+    const { a } = life;
+    const finish = life.finish;
     res.setHeader("x-request-id", a.requestId);
     try {
       a.key = await authenticateRequest(req, deps);
+      life.authenticated();
       const body = await readJson(req, deps);
       a.model = validate(body);
       const route = routeFor(deps, a.key, a.model);
@@ -91,7 +92,7 @@ export function createEmbeddingsHandler(deps: GatewayDeps) {
       const deadline = a.startedAt + deps.requestTimeoutMs;
       const result = await deps.engine.run(
         route,
-        embeddingsAttempt(deps, body, signal, deadline),
+        life.attempts(embeddingsAttempt(deps, body, signal, deadline)),
         deadline,
         signal,
       );
@@ -99,6 +100,7 @@ export function createEmbeddingsHandler(deps: GatewayDeps) {
       if (!value) return;
       a.providerMs = performance.now() - value.providerStart;
       a.usage = value.usage;
+      life.commit(res);
       res.writeHead(200, { "content-type": "application/json" });
       res.end(value.body);
       finish(200, "");

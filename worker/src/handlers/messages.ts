@@ -6,7 +6,6 @@ import { createAnthropicStream } from "../ingress/anthropic/stream.js";
 import type { AttemptFailure } from "../routing/failures.js";
 import { mapFirst, mapStream } from "../streaming/map.js";
 import { relayStream, SSE_HEADERS } from "../streaming/relay.js";
-import { closeAccount, openAccount } from "./account.js";
 import { chatAttempt } from "./chat-attempt.js";
 import {
   authenticateRequest,
@@ -17,6 +16,7 @@ import {
   routeFor,
   settle,
 } from "./common.js";
+import { beginRequest } from "./lifecycle.js";
 
 const BROKEN = `event: error\ndata: ${anthropicError(502, "the provider stream ended unexpectedly")}\n\n`;
 
@@ -42,13 +42,14 @@ const sendFailure = (res: ServerResponse, f: AttemptFailure) =>
  */
 export function createMessagesHandler(deps: GatewayDeps) {
   return async function handleMessages(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const a = openAccount(req, "messages");
-    const finish = (status: number, code: string) =>
-      closeAccount(deps.usage, a, status, code, deps.table.version);
+    const life = beginRequest(deps, req, "messages");
+    const { a } = life;
+    const finish = life.finish;
     res.setHeader("x-request-id", a.requestId);
     res.setHeader("request-id", a.requestId);
     try {
       a.key = await authenticateRequest(req, deps);
+      life.authenticated();
       const body = toChatRequest(await readJson(req, deps));
       const model = body.model as string;
       const stream = body.stream === true;
@@ -60,7 +61,7 @@ export function createMessagesHandler(deps: GatewayDeps) {
       // The converter needs the usage chunk: always ask for it.
       const result = await deps.engine.run(
         route,
-        chatAttempt(deps, body, stream, true, signal, deadline),
+        life.attempts(chatAttempt(deps, body, stream, true, signal, deadline)),
         deadline,
         signal,
       );
@@ -72,11 +73,13 @@ export function createMessagesHandler(deps: GatewayDeps) {
         const message = toMessage(JSON.parse(value.body.toString()) as Record<string, unknown>, model);
         if (!message)
           throw new GatewayError("upstream_malformed_response", "the provider's reply had no message");
+        life.commit(res);
         sendAnthropic(res, 200, JSON.stringify(message));
         return finish(200, "");
       }
       const anthropic = createAnthropicStream(model);
       const convert = (s: string) => anthropic.convert(s);
+      life.commit(res, value.providerStart);
       res.writeHead(200, SSE_HEADERS);
       const outcome = await relayStream(
         res,

@@ -7,7 +7,6 @@ import type { AttemptResult } from "../routing/engine.js";
 import { buildRequest, gatewayFailure, unsupportedFailure } from "../routing/failures.js";
 import type { CompiledTarget } from "../table/compile.js";
 import { callUpstream } from "../upstream/call.js";
-import { closeAccount, openAccount } from "./account.js";
 import {
   answerError,
   authenticateRequest,
@@ -18,6 +17,7 @@ import {
   routeFor,
   settle,
 } from "./common.js";
+import { beginRequest } from "./lifecycle.js";
 
 interface SpeechStart {
   response: Dispatcher.ResponseData;
@@ -83,12 +83,13 @@ function speechAttempt(
  */
 export function createSpeechHandler(deps: GatewayDeps) {
   return async function handleSpeech(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const a = openAccount(req, "speech");
-    const finish = (status: number, code: string) =>
-      closeAccount(deps.usage, a, status, code, deps.table.version);
+    const life = beginRequest(deps, req, "speech");
+    const { a } = life;
+    const finish = life.finish;
     res.setHeader("x-request-id", a.requestId);
     try {
       a.key = await authenticateRequest(req, deps);
+      life.authenticated();
       const body = await readJson(req, deps);
       a.model = validate(body);
       a.streamed = true;
@@ -97,12 +98,13 @@ export function createSpeechHandler(deps: GatewayDeps) {
       const deadline = a.startedAt + deps.requestTimeoutMs;
       const result = await deps.engine.run(
         route,
-        speechAttempt(deps, body, signal, deadline),
+        life.attempts(speechAttempt(deps, body, signal, deadline)),
         deadline,
         signal,
       );
       const value = settle(res, result, a, finish);
       if (!value) return;
+      life.commit(res, value.providerStart);
       res.writeHead(200, { "content-type": value.contentType, "cache-control": "no-store" });
       try {
         for await (const chunk of value.response.body) {
