@@ -62,3 +62,13 @@ export function envFloat(env: Env, name: string, fallback: number, min: number, 
   }
   return value;
 }
+
+/** One of a fixed set of values; the first is the default. */
+export function envChoice<T extends string>(env: Env, name: string, choices: readonly [T, ...T[]]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return choices[0];
+  if (!(choices as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${choices.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
+}

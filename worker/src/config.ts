@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { envFloat, envHost, envInt, envString, envUrl } from "../../lib/src/env.js";
+import { envChoice, envFloat, envHost, envInt, envOptional, envString, envUrl } from "../../lib/src/env.js";
 import { type OidcConfig, oidcConfigFromEnv } from "../../lib/src/oidc.js";
 import type { HealthOptions } from "./routing/health.js";
 import type { RetryBudgetOptions } from "./routing/retry-budget.js";
@@ -49,6 +49,27 @@ export interface WorkerConfig {
   operationalEventWindowMs: number;
   /** How often the worker reports its status (also after every routing-table change). */
   statusReportMs: number;
+  metrics: MetricsConfig;
+  tracing: TracingConfig;
+}
+
+/** The request metrics on /metrics/ai-gateway and how many series they may grow to. */
+export interface MetricsConfig {
+  /** Off: no request metrics at all (a diagnostic switch, for measuring their cost). */
+  enabled: boolean;
+  /** The `user` label: the user (or API key) id, its hash, or left out. */
+  userLabel: "on" | "hashed" | "off";
+  /** Distinct user label values per worker; later users are counted as "_other". */
+  maxUsers: number;
+}
+
+/** OpenTelemetry traces, exported over OTLP/HTTP only when an endpoint is configured. */
+export interface TracingConfig {
+  /** OTLP traces endpoint, e.g. http://collector:4318/v1/traces; undefined: tracing off. */
+  endpoint: string | undefined;
+  serviceName: string;
+  /** Fraction of requests traced (0..1). */
+  sampleRatio: number;
 }
 
 function routingConfig(env: NodeJS.ProcessEnv): RoutingConfig {
@@ -79,6 +100,16 @@ function routingConfig(env: NodeJS.ProcessEnv): RoutingConfig {
   };
 }
 
+/** The OTLP traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  const traces = envOptional(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  if (traces) return envUrl(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  const base = envOptional(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  if (!base) return undefined;
+  envUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  return `${base.replace(/\/+$/, "")}/v1/traces`;
+}
+
 /** Parses the worker's environment once; throws ConfigError naming the bad variable. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return {
@@ -104,5 +135,15 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     usageBufferEvents: envInt(env, "LLM_GATEWAY_USAGE_BUFFER_EVENTS", 100_000, 1000),
     operationalEventWindowMs: envInt(env, "LLM_GATEWAY_OPERATIONAL_EVENT_WINDOW_MS", 10_000, 100),
     statusReportMs: envInt(env, "LLM_GATEWAY_STATUS_REPORT_MS", 10_000, 100),
+    metrics: {
+      enabled: envString(env, "LLM_GATEWAY_METRICS", "on") !== "off",
+      userLabel: envChoice(env, "LLM_GATEWAY_METRICS_USER_LABEL", ["hashed", "on", "off"]),
+      maxUsers: envInt(env, "LLM_GATEWAY_METRICS_MAX_USERS", 1000, 0, 1_000_000),
+    },
+    tracing: {
+      endpoint: tracesEndpoint(env),
+      serviceName: envString(env, "OTEL_SERVICE_NAME", "llm-gateway-worker"),
+      sampleRatio: envFloat(env, "LLM_GATEWAY_TRACE_SAMPLE_RATIO", 1, 0, 1),
+    },
   };
 }

@@ -5,7 +5,9 @@ import { createWorkerServer } from "./http/server.js";
 import { createSessionAuthenticator } from "./http/session.js";
 import { createMetricsHandler } from "./metrics/endpoint.js";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics/metrics.js";
-import { NO_OBSERVER } from "./observe/observer.js";
+import { createRequestMetrics } from "./metrics/request-metrics.js";
+import { combineObservers } from "./observe/observer.js";
+import { createTracing } from "./observe/tracing.js";
 import { createCatalogPriceBook } from "./pricing/price-book.js";
 import { createRoutingEngine } from "./routing/engine.js";
 import { type CredentialHealth, createCredentialHealth } from "./routing/health.js";
@@ -77,6 +79,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
     bodyTimeoutMs: config.upstreamBodyTimeoutMs,
   });
   const keepalive = createKeepalive(config.ssePingMs);
+  const tracing = createTracing(config.tracing);
   const web = createWorkerServer({
     table,
     pools,
@@ -99,7 +102,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
     },
     metrics: createMetricsHandler(table, metrics.registry),
     prices: createCatalogPriceBook(),
-    observer: NO_OBSERVER,
+    observer: combineObservers([
+      createRequestMetrics(metrics.registry, table, config.metrics),
+      tracing.observer,
+    ]),
     isDraining: () => draining,
     isReady: () => !draining && table.version > 0,
   });
@@ -164,6 +170,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
       status.close();
       await usage.close();
       await pools.close();
+      await tracing.shutdown();
     },
   };
 }
