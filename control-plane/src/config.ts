@@ -26,6 +26,8 @@ export interface ControlPlaneConfig {
   redisChannel: string;
   /** This replica's id: in fan-out messages and the worker list. */
   replicaId: string;
+  /** Minutes between periodic billing syncs (one replica at a time); 0 = off. */
+  billingSyncMinutes: number;
 }
 
 /** REDIS_URL must be a redis:// or rediss:// URL; the message never repeats the value (it may hold a password). */
@@ -66,5 +68,6 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
       "LLM_GATEWAY_REPLICA_ID",
       `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
     ),
+    billingSyncMinutes: envInt(env, "LLM_GATEWAY_BILLING_SYNC_MINUTES", 0, 0, 10_080),
   };
 }

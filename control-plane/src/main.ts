@@ -2,6 +2,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../../lib/src/logger.js";
 import { createAuthInterceptor } from "./auth/interceptor.js";
 import { createOidcVerifier } from "./auth/oidc.js";
+import { startBillingSync } from "./billing/scheduler.js";
 import { ensureAdminKey } from "./bootstrap.js";
 import { type ChangeFeed, createChangeFeed } from "./changes/change-feed.js";
 import { type RedisFanout, startRedisFanout } from "./changes/redis-fanout.js";
@@ -111,6 +112,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     await fanout?.close();
     throw err;
   });
+  const billing = startBillingSync(deps, config.billingSyncMinutes);
   const url = `http://${config.host}:${server.port}`;
   log.info({ url, replica: config.replicaId, fanout: fanout ? "redis" : "off" }, "control plane listening");
   return {
@@ -123,6 +125,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     bootstrapOrgId: boot.orgId,
     replicaId: config.replicaId,
     async close() {
+      await billing.close();
       await fanout?.close();
       feed.close();
       await server.close();

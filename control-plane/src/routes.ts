@@ -3,6 +3,7 @@ import { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
 import { AnalyticsService } from "../../proto/gen/llmgateway/v1/analytics_service_pb.js";
 import { ApiKeyService } from "../../proto/gen/llmgateway/v1/api_key_service_pb.js";
 import { AuditService } from "../../proto/gen/llmgateway/v1/audit_service_pb.js";
+import { BillingService } from "../../proto/gen/llmgateway/v1/billing_service_pb.js";
 import { CredentialService } from "../../proto/gen/llmgateway/v1/credential_service_pb.js";
 import { FleetService } from "../../proto/gen/llmgateway/v1/fleet_service_pb.js";
 import { MembershipService } from "../../proto/gen/llmgateway/v1/membership_service_pb.js";
@@ -18,6 +19,7 @@ import { registerReflection } from "./grpc/reflection.js";
 import { createAnalyticsService } from "./services/analytics.js";
 import { createApiKeyService } from "./services/api-keys.js";
 import { createAuditService } from "./services/audit.js";
+import { createBillingService } from "./services/billing.js";
 import { createCredentialService } from "./services/credentials.js";
 import { createFleetService } from "./services/fleet.js";
 import { createMembershipService } from "./services/memberships.js";
@@ -43,6 +45,7 @@ export const MANAGEMENT_SERVICES = [
   PricingService,
   MembershipService,
   FleetService,
+  BillingService,
 ] as const;
 
 /** Every service the control plane serves, wired to its dependencies. */
@@ -60,6 +63,7 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
     router.service(PricingService, createPricingService(deps));
     router.service(MembershipService, createMembershipService(deps, deps.oidcIssuer));
     router.service(FleetService, createFleetService(deps));
+    router.service(BillingService, createBillingService(deps));
     router.service(WorkerService, createWorkerService(deps));
     const services = [...MANAGEMENT_SERVICES, WorkerService];
     registerReflection(router, [...services, Health]);

@@ -22,13 +22,13 @@ export interface Totals {
   costUsd: number;
 }
 
-const TOTALS = `coalesce(sum(requests), 0)::float8 AS requests, coalesce(sum(errors), 0)::float8 AS errors,
+export const TOTALS = `coalesce(sum(requests), 0)::float8 AS requests, coalesce(sum(errors), 0)::float8 AS errors,
   coalesce(sum(prompt_tokens), 0)::float8 AS prompt_tokens, coalesce(sum(completion_tokens), 0)::float8 AS completion_tokens,
   coalesce(sum(cached_tokens), 0)::float8 AS cached_tokens, coalesce(sum(duration_ms_sum), 0)::float8 AS duration_ms_sum,
   coalesce(sum(cost_usd), 0)::float8 AS cost_usd`;
 const IN_RANGE = "org_id = $1 AND minute >= $2 AND minute < $3";
 
-interface TotalsRow {
+export interface TotalsRow {
   requests: number;
   errors: number;
   prompt_tokens: number;
@@ -38,7 +38,7 @@ interface TotalsRow {
   cost_usd: number;
 }
 
-const toTotals = (r: TotalsRow | undefined): Totals => ({
+export const toTotals = (r: TotalsRow | undefined): Totals => ({
   requests: r?.requests ?? 0,
   errors: r?.errors ?? 0,
   promptTokens: r?.prompt_tokens ?? 0,
@@ -76,8 +76,11 @@ export async function activeProviders(db: Queryable, orgId: string): Promise<num
   return rows[0]?.n ?? 0;
 }
 
+/** Breakdown order: most requests, or highest estimated cost, first. */
+export type BreakdownOrder = "requests" | "cost";
+
 /**
- * Totals per value of one dimension, most requests first. For credentials and
+ * Totals per value of one dimension, most requests (or cost) first. For credentials and
  * keys, whole hours are read from the hourly rollup and only the partial
  * hours at the range's edges from the minute rollup.
  */
@@ -85,11 +88,13 @@ export async function breakdown(
   db: Queryable,
   r: Range,
   d: DimensionColumn,
+  order: BreakdownOrder = "requests",
 ): Promise<Array<Totals & { key: string }>> {
+  const orderBy = order === "cost" ? "cost_usd DESC, requests DESC" : "requests DESC";
   let sql: string;
   let params: unknown[];
   if (isColumn(d)) {
-    sql = `SELECT ${d} AS key, ${TOTALS} FROM usage_rollup_minute WHERE ${IN_RANGE} GROUP BY 1 ORDER BY requests DESC LIMIT 1000`;
+    sql = `SELECT ${d} AS key, ${TOTALS} FROM usage_rollup_minute WHERE ${IN_RANGE} GROUP BY 1 ORDER BY ${orderBy} LIMIT 1000`;
     params = [r.orgId, r.start, r.end];
   } else {
     const hStart = new Date(Math.ceil(r.start.getTime() / HOUR) * HOUR);
@@ -102,7 +107,7 @@ export async function breakdown(
         SELECT value, requests, errors, prompt_tokens, completion_tokens, cached_tokens, duration_ms_sum, cost_usd
         FROM usage_rollup_minute_by WHERE org_id = $1 AND dimension = $4
           AND ((minute >= $2 AND minute < $5) OR (minute >= $6 AND minute < $3))
-      ) AS parts GROUP BY 1 ORDER BY requests DESC LIMIT 1000`;
+      ) AS parts GROUP BY 1 ORDER BY ${orderBy} LIMIT 1000`;
     // Without a whole hour inside the range, the "edge" is the whole range and the hourly part is empty.
     params = wholeHours
       ? [r.orgId, r.start, r.end, d, hStart, hEnd]

@@ -94,6 +94,7 @@ export async function priceRecords(db: Queryable, rows: readonly UsageRecord[]):
       promptTokens: r.prompt_tokens,
       completionTokens: r.completion_tokens,
       cachedTokens: r.cached_tokens,
+      at: Date.parse(String(r.started_at)),
     })),
   ).catch(() => rows.map(() => 0));
   return rows.map((r, n) => ({ ...r, estimated_cost_usd: r.estimated_cost_usd || (costs[n] ?? 0) }));

@@ -27,6 +27,9 @@ const PERMISSIONS: readonly Permission[] = [
   "members.manage",
   "members.read",
   "workers.read",
+  "billing.manage",
+  "billing.read",
+  "analytics.platform",
 ];
 const ROLES = [Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.ANALYST, Role.MEMBER] as const;
 
@@ -51,6 +54,9 @@ const EXPECTED: Record<Permission, Record<(typeof ROLES)[number], boolean>> = {
   "members.manage": { 1: true, 2: true, 3: false, 4: false, 5: false },
   "members.read": { 1: true, 2: true, 3: false, 4: false, 5: false },
   "workers.read": { 1: false, 2: false, 3: false, 4: false, 5: false },
+  "billing.manage": { 1: true, 2: true, 3: false, 4: false, 5: false },
+  "billing.read": { 1: true, 2: true, 3: false, 4: true, 5: false },
+  "analytics.platform": { 1: false, 2: false, 3: false, 4: false, 5: false },
 };
 
 function principal(role: Role, platformAdmin = false, orgId = ORG): Principal {

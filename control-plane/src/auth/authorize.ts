@@ -22,7 +22,10 @@ export type Permission =
   | "pricing.read"
   | "members.manage"
   | "members.read"
-  | "workers.read";
+  | "workers.read"
+  | "billing.manage"
+  | "billing.read"
+  | "analytics.platform";
 
 /** The authorization table: which roles hold which permission inside their organization. */
 export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
@@ -46,6 +49,10 @@ export const AUTHORIZATION_TABLE: Readonly<Record<Permission, readonly Role[]>> 
   "members.read": [Role.OWNER, Role.ADMIN],
   // Workers serve every tenant: platform admins only.
   "workers.read": [],
+  "billing.manage": [Role.OWNER, Role.ADMIN],
+  "billing.read": [Role.OWNER, Role.ADMIN, Role.ANALYST],
+  // Analytics across every organization: platform admins only.
+  "analytics.platform": [],
 };
 
 /**

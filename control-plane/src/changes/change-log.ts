@@ -8,7 +8,9 @@ export type EntityKind =
   | "route"
   | "metrics_token"
   | "policy"
-  | "membership";
+  | "membership"
+  | "price_override"
+  | "actual_cost";
 
 export interface EntityRef {
   kind: EntityKind;

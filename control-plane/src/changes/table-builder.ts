@@ -1,6 +1,8 @@
 import { create, fromJson } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  type ActualCostEntry,
+  ActualCostEntrySchema,
   type ApiKeyEntry,
   ApiKeyEntrySchema,
   type CredentialEntry,
@@ -14,6 +16,8 @@ import {
   type PolicyEntry,
   PolicyEntrySchema,
   PolicySchema,
+  type PriceOverrideEntry,
+  PriceOverrideEntrySchema,
   type RouteEntry,
   RouteEntrySchema,
   type RoutingTable,
@@ -165,6 +169,38 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
     );
   }
 
+  async function priceOverrides(db: Queryable, f: Filter): Promise<PriceOverrideEntry[]> {
+    const [w, p] = where(f);
+    const { rows } = await db.query(`SELECT * FROM price_overrides ${w}`, p);
+    return rows.map((r) =>
+      create(PriceOverrideEntrySchema, {
+        id: r.id,
+        orgId: r.org_id,
+        provider: r.provider,
+        model: r.model,
+        inputPerMillion: r.input_per_million,
+        outputPerMillion: r.output_per_million,
+        cachedInputPerMillion: r.cached_input_per_million,
+        effectiveFrom: r.effective_from,
+      }),
+    );
+  }
+
+  async function actualCosts(db: Queryable, f: Filter): Promise<ActualCostEntry[]> {
+    const [w, p] = where(f);
+    const { rows } = await db.query(`SELECT * FROM actual_cost_totals ${w}`, p);
+    return rows.map((r) =>
+      create(ActualCostEntrySchema, {
+        id: r.id,
+        orgId: r.org_id,
+        provider: r.provider,
+        credentialId: r.credential_id ?? "",
+        period: r.period,
+        amountUsd: r.amount_usd,
+      }),
+    );
+  }
+
   return {
     async snapshot(db) {
       return create(RoutingTableSchema, {
@@ -175,6 +211,8 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
         metricsTokens: await metricsTokens(db, "all"),
         policies: await policies(db, "all"),
         memberships: await memberships(db, "all"),
+        priceOverrides: await priceOverrides(db, "all"),
+        actualCosts: await actualCosts(db, "all"),
       });
     },
 
@@ -190,40 +228,28 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
             ids,
             await organizations(db, { ids }),
             (value) => ({ case: "upsertOrganization", value }),
-            (value) => ({
-              case: "removeOrganizationId",
-              value,
-            }),
+            (value) => ({ case: "removeOrganizationId", value }),
           ),
         api_key: async (ids) =>
           diff(
             ids,
             await apiKeys(db, { ids }),
             (value) => ({ case: "upsertApiKey", value }),
-            (value) => ({
-              case: "removeApiKeyId",
-              value,
-            }),
+            (value) => ({ case: "removeApiKeyId", value }),
           ),
         credential: async (ids) =>
           diff(
             ids,
             await credentials(db, { ids }),
             (value) => ({ case: "upsertCredential", value }),
-            (value) => ({
-              case: "removeCredentialId",
-              value,
-            }),
+            (value) => ({ case: "removeCredentialId", value }),
           ),
         route: async (ids) =>
           diff(
             ids,
             await routes(db, { ids }),
             (value) => ({ case: "upsertRoute", value }),
-            (value) => ({
-              case: "removeRouteId",
-              value,
-            }),
+            (value) => ({ case: "removeRouteId", value }),
           ),
         metrics_token: async (ids) =>
           diff(
@@ -245,6 +271,20 @@ export function createTableBuilder(box: SecretBox): TableBuilder {
             await memberships(db, { ids }),
             (value) => ({ case: "upsertMembership", value }),
             (value) => ({ case: "removeMembershipId", value }),
+          ),
+        price_override: async (ids) =>
+          diff(
+            ids,
+            await priceOverrides(db, { ids }),
+            (value) => ({ case: "upsertPriceOverride", value }),
+            (value) => ({ case: "removePriceOverrideId", value }),
+          ),
+        actual_cost: async (ids) =>
+          diff(
+            ids,
+            await actualCosts(db, { ids }),
+            (value) => ({ case: "upsertActualCost", value }),
+            (value) => ({ case: "removeActualCostId", value }),
           ),
       };
       const changes: TableChange[] = [];

@@ -1,4 +1,4 @@
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   type AnalyticsService,
@@ -6,6 +6,7 @@ import {
   Metric,
   type TimeRange,
 } from "../../../proto/gen/llmgateway/v1/analytics_service_pb.js";
+import { labelsOf } from "../analytics/finops.js";
 import {
   activeProviders,
   breakdown,
@@ -16,12 +17,9 @@ import {
   timeSeries,
   totals,
 } from "../analytics/queries.js";
-import { authorize } from "../auth/authorize.js";
-import { requirePrincipal } from "../auth/principal.js";
 import { read, type ServiceDeps } from "./deps.js";
-import { requireUuid } from "./validate.js";
+import { breakdownRow, createFinopsAnalytics, orderOf, orgRange } from "./finops-analytics.js";
 
-const MAX_RANGE_MS = 90 * 24 * 3600 * 1000;
 const MAX_POINTS = 2000;
 
 const COLUMNS: Partial<Record<Dimension, DimensionColumn>> = {
@@ -40,22 +38,8 @@ const METRICS: Partial<Record<Metric, SeriesMetric>> = {
   [Metric.ESTIMATED_COST_USD]: "cost_usd",
 };
 
-function rangeOf(orgId: string, range: TimeRange | undefined, ctx: HandlerContext): Range {
-  const principal = requirePrincipal(ctx);
-  const id = requireUuid(orgId, "org_id");
-  authorize(principal, "analytics.read", id);
-  if (!range?.startTime || !range.endTime) {
-    throw new ConnectError("range.start_time and range.end_time are required", Code.InvalidArgument);
-  }
-  const start = timestampDate(range.startTime);
-  const end = timestampDate(range.endTime);
-  if (end <= start)
-    throw new ConnectError("range.end_time must be after range.start_time", Code.InvalidArgument);
-  if (end.getTime() - start.getTime() > MAX_RANGE_MS) {
-    throw new ConnectError("range is longer than 90 days", Code.InvalidArgument);
-  }
-  return { orgId: id, start, end };
-}
+const rangeOf = (orgId: string, range: TimeRange | undefined, ctx: HandlerContext): Range =>
+  orgRange(orgId, range, ctx);
 
 function dimensionColumn(d: Dimension, field: string): DimensionColumn {
   const column = COLUMNS[d];
@@ -70,6 +54,7 @@ function dimensionColumn(d: Dimension, field: string): DimensionColumn {
 export function createAnalyticsService(deps: ServiceDeps): ServiceImpl<typeof AnalyticsService> {
   const { db } = deps;
   return {
+    ...createFinopsAnalytics(deps),
     async getOverview(req, ctx) {
       const r = rangeOf(req.orgId, req.range, ctx);
       const [t, [p50, p95, p99] = [], providers] = await read("overview", () =>
@@ -99,20 +84,14 @@ export function createAnalyticsService(deps: ServiceDeps): ServiceImpl<typeof An
 
     async getBreakdown(req, ctx) {
       const r = rangeOf(req.orgId, req.range, ctx);
-      const rows = await read("breakdown", () =>
-        breakdown(db, r, dimensionColumn(req.dimension, "dimension")),
+      const column = dimensionColumn(req.dimension, "dimension");
+      const [rows, labels] = await read("breakdown", () =>
+        Promise.all([
+          breakdown(db, r, column, orderOf(req.orderBy)),
+          column === "credential" || column === "api_key" ? labelsOf(db, r.orgId, column) : undefined,
+        ]),
       );
-      return {
-        rows: rows.map((row) => ({
-          key: row.key,
-          requests: BigInt(row.requests),
-          errors: BigInt(row.errors),
-          promptTokens: BigInt(row.promptTokens),
-          completionTokens: BigInt(row.completionTokens),
-          latencyMeanMs: row.requests ? row.durationMsSum / row.requests : 0,
-          estimatedCostUsd: row.costUsd,
-        })),
-      };
+      return { rows: rows.map((row) => breakdownRow(row, labels?.get(row.key) ?? "")) };
     },
 
     async queryTimeSeries(req, ctx) {

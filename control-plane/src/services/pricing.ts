@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { PRICE_CATALOG } from "../../../lib/src/pricing-catalog.js";
+import { catalogAt } from "../../../lib/src/pricing-catalog.js";
 import { findProvider } from "../../../lib/src/provider-catalog.js";
 import {
   type Price,
@@ -10,11 +10,13 @@ import {
 import { appendAudit, requireReason } from "../audit/audit-log.js";
 import { authorize } from "../auth/authorize.js";
 import { actorOf, requirePrincipal } from "../auth/principal.js";
+import { recordChanges } from "../changes/change-log.js";
 import { commitChange, read, type ServiceDeps } from "./deps.js";
 import { optTs } from "./mappers.js";
 import { requireText, requireUuid } from "./validate.js";
 
 interface OverrideRow {
+  id: string;
   provider: string;
   model: string;
   input_per_million: number;
@@ -62,9 +64,10 @@ export function createPricingService(deps: ServiceDeps): ServiceImpl<typeof Pric
           (await deps.db.query<OverrideRow>("SELECT * FROM price_overrides WHERE org_id = $1", [orgId])).rows,
       );
       const overridden = new Set(rows.map((r) => `${r.provider}\u0000${r.model}`));
-      const catalog = PRICE_CATALOG.filter((c) => !overridden.has(`${c.provider}\u0000${c.model}`)).map((c) =>
-        create(PriceSchema, { ...c, source: "catalog" }),
-      );
+      // The catalog as in force now; an override replaces its model's row.
+      const catalog = catalogAt(Date.now())
+        .filter((c) => !overridden.has(`${c.provider}\u0000${c.model}`))
+        .map((c) => create(PriceSchema, { ...c, source: "catalog" }));
       const prices = [...rows.map(fromOverride), ...catalog].sort(
         (a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model),
       );
@@ -125,6 +128,7 @@ export function createPricingService(deps: ServiceDeps): ServiceImpl<typeof Pric
           after: view(after),
           reason,
         });
+        await recordChanges(tx, [{ kind: "price_override", id: after.id }]);
         return after;
       });
       return { price: fromOverride(row) };
@@ -138,11 +142,12 @@ export function createPricingService(deps: ServiceDeps): ServiceImpl<typeof Pric
       const model = requireText(req.model, "model");
       const reason = requireReason(req.reason);
       await commitChange(deps, "price override", async (tx) => {
-        const { rowCount } = await tx.query(
-          "DELETE FROM price_overrides WHERE org_id = $1 AND provider = $2 AND model = $3",
+        const { rows } = await tx.query<{ id: string }>(
+          "DELETE FROM price_overrides WHERE org_id = $1 AND provider = $2 AND model = $3 RETURNING id",
           [orgId, provider, model],
         );
-        if (!rowCount) return;
+        const removed = rows[0];
+        if (!removed) return;
         await appendAudit(tx, {
           orgId,
           actor: actorOf(principal),
@@ -151,6 +156,7 @@ export function createPricingService(deps: ServiceDeps): ServiceImpl<typeof Pric
           resourceId: `${provider}/${model}`,
           reason,
         });
+        await recordChanges(tx, [{ kind: "price_override", id: removed.id }]);
       });
       return {};
     },

@@ -1,4 +1,5 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { OverridePrice } from "../../../lib/src/pricing-catalog.js";
 import { findProvider, type ProviderInfo, resolveBaseUrl } from "../../../lib/src/provider-catalog.js";
 import type {
   CredentialEntry,
@@ -12,6 +13,11 @@ import type {
   TableChange,
 } from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
 import type { WatchRoutingTableResponse } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
+import {
+  type ActualCost,
+  createActualCostIndex,
+  createPriceOverrideIndex,
+} from "../pricing/table-entries.js";
 import { type CompiledRoute, compileRoute, credentialIdsOf } from "./compile.js";
 import { createKeyedIndex } from "./keyed-index.js";
 
@@ -67,6 +73,15 @@ export interface RoutingTable {
   /** Whether a metrics scrape token (SHA-256 as a latin1 string) is valid now. */
   isMetricsToken(hash: string): boolean;
   stats(): { keys: number; credentials: number; routes: number; organizations: number };
+  /**
+   * Actual provider spend per organization, provider, credential and month
+   * ("YYYY-MM": the current month to date and the previous month), from billing
+   * sync and CSV imports; credentialId "" for provider-level spend. Read when
+   * metrics are scraped (llm_gateway_actual_cost_usd).
+   */
+  actualCosts(): Iterable<ActualCost>;
+  /** The organization's price override for a provider's upstream model, if any (in force or not yet). */
+  priceOverride(orgId: string, provider: string, model: string): OverridePrice | undefined;
 }
 
 /** Epoch ms of an optional timestamp; Infinity when unset (no expiry). */
@@ -88,6 +103,8 @@ export function createRoutingTable(): RoutingTable {
   const memberships = new Map<string, MembershipEntry>(); // by id
   const bySubject = new Map<string, Map<string, MembershipEntry>>(); // "<issuer>\0<subject>" -> id -> entry
   const orgBySlug = new Map<string, string>();
+  const priceOverrides = createPriceOverrideIndex();
+  const actualCosts = createActualCostIndex();
   const scopeOf = (orgId: string, apiKeyId: string) => (apiKeyId ? `${orgId}/${apiKeyId}` : orgId);
   const hashKey = (hash: Uint8Array) => Buffer.from(hash).toString("latin1");
 
@@ -245,6 +262,18 @@ export function createRoutingTable(): RoutingTable {
       case "removeMembershipId":
         removeMembership(c.change.value);
         break;
+      case "upsertPriceOverride":
+        priceOverrides.put(c.change.value);
+        break;
+      case "removePriceOverrideId":
+        priceOverrides.remove(c.change.value);
+        break;
+      case "upsertActualCost":
+        actualCosts.put(c.change.value);
+        break;
+      case "removeActualCostId":
+        actualCosts.remove(c.change.value);
+        break;
       case "removeRouteId": {
         const old = routes.get(c.change.value);
         if (old) removeCompiled(old);
@@ -259,7 +288,7 @@ export function createRoutingTable(): RoutingTable {
     for (const index of [orgs, orgBySlug, credentials, routes, compiled, memberships, bySubject])
       index.clear();
     routesByCredential.clear();
-    for (const index of [keys, metricsTokens, policies]) index.clear();
+    for (const index of [keys, metricsTokens, policies, priceOverrides, actualCosts]) index.clear();
     const touched = new Set<string>();
     const upserts: Array<TableChange["change"]> = [
       ...t.organizations.map((value) => ({ case: "upsertOrganization" as const, value })),
@@ -269,6 +298,8 @@ export function createRoutingTable(): RoutingTable {
       ...t.metricsTokens.map((value) => ({ case: "upsertMetricsToken" as const, value })),
       ...t.policies.map((value) => ({ case: "upsertPolicy" as const, value })),
       ...t.memberships.map((value) => ({ case: "upsertMembership" as const, value })),
+      ...t.priceOverrides.map((value) => ({ case: "upsertPriceOverride" as const, value })),
+      ...t.actualCosts.map((value) => ({ case: "upsertActualCost" as const, value })),
     ];
     for (const change of upserts) applyChange(change, touched);
   }
@@ -318,6 +349,8 @@ export function createRoutingTable(): RoutingTable {
       const token = metricsTokens.get(hash);
       return token !== undefined && token.expiresAt > Date.now();
     },
+    actualCosts: () => actualCosts.values(),
+    priceOverride: (orgId, provider, model) => priceOverrides.get(orgId, provider, model),
     stats: () => ({
       keys: keys.size,
       credentials: credentials.size,

@@ -7,13 +7,15 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { BudgetAction } from "./routing_table_pb.js";
+import { file_llmgateway_v1_routing_table } from "./routing_table_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file llmgateway/v1/analytics_service.proto.
  */
 export const file_llmgateway_v1_analytics_service: GenFile = /*@__PURE__*/
-  fileDesc("CiVsbG1nYXRld2F5L3YxL2FuYWx5dGljc19zZXJ2aWNlLnByb3RvEg1sbG1nYXRld2F5LnYxImkKCVRpbWVSYW5nZRIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTQoSR2V0T3ZlcnZpZXdSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRInCgVyYW5nZRgCIAEoCzIYLmxsbWdhdGV3YXkudjEuVGltZVJhbmdlIsgCChNHZXRPdmVydmlld1Jlc3BvbnNlEhgKEGFjdGl2ZV9wcm92aWRlcnMYASABKA0SEAoIcmVxdWVzdHMYAiABKAQSDgoGZXJyb3JzGAMgASgEEhsKE3JlcXVlc3RzX3Blcl9zZWNvbmQYBCABKAESEgoKZXJyb3JfcmF0ZRgFIAEoARIWCg5sYXRlbmN5X3A1MF9tcxgGIAEoARIWCg5sYXRlbmN5X3A5NV9tcxgHIAEoARIWCg5sYXRlbmN5X3A5OV9tcxgIIAEoARIXCg9sYXRlbmN5X21lYW5fbXMYCSABKAESFQoNcHJvbXB0X3Rva2VucxgKIAEoBBIZChFjb21wbGV0aW9uX3Rva2VucxgLIAEoBBIVCg1jYWNoZWRfdG9rZW5zGAwgASgEEhoKEmVzdGltYXRlZF9jb3N0X3VzZBgNIAEoASJ7ChNHZXRCcmVha2Rvd25SZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRInCgVyYW5nZRgCIAEoCzIYLmxsbWdhdGV3YXkudjEuVGltZVJhbmdlEisKCWRpbWVuc2lvbhgDIAEoDjIYLmxsbWdhdGV3YXkudjEuRGltZW5zaW9uIqQBCgxCcmVha2Rvd25Sb3cSCwoDa2V5GAEgASgJEhAKCHJlcXVlc3RzGAIgASgEEg4KBmVycm9ycxgDIAEoBBIVCg1wcm9tcHRfdG9rZW5zGAQgASgEEhkKEWNvbXBsZXRpb25fdG9rZW5zGAUgASgEEhcKD2xhdGVuY3lfbWVhbl9tcxgGIAEoARIaChJlc3RpbWF0ZWRfY29zdF91c2QYByABKAEiQQoUR2V0QnJlYWtkb3duUmVzcG9uc2USKQoEcm93cxgBIAMoCzIbLmxsbWdhdGV3YXkudjEuQnJlYWtkb3duUm93IroBChZRdWVyeVRpbWVTZXJpZXNSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRInCgVyYW5nZRgCIAEoCzIYLmxsbWdhdGV3YXkudjEuVGltZVJhbmdlEiUKBm1ldHJpYxgDIAEoDjIVLmxsbWdhdGV3YXkudjEuTWV0cmljEhQKDHN0ZXBfc2Vjb25kcxgEIAEoDRIqCghncm91cF9ieRgFIAEoDjIYLmxsbWdhdGV3YXkudjEuRGltZW5zaW9uIkAKBVBvaW50EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXZhbHVlGAIgASgBIjsKBlNlcmllcxILCgNrZXkYASABKAkSJAoGcG9pbnRzGAIgAygLMhQubGxtZ2F0ZXdheS52MS5Qb2ludCJAChdRdWVyeVRpbWVTZXJpZXNSZXNwb25zZRIlCgZzZXJpZXMYASADKAsyFS5sbG1nYXRld2F5LnYxLlNlcmllcyqYAQoJRGltZW5zaW9uEhkKFURJTUVOU0lPTl9VTlNQRUNJRklFRBAAEhYKEkRJTUVOU0lPTl9QUk9WSURFUhABEhMKD0RJTUVOU0lPTl9NT0RFTBACEhgKFERJTUVOU0lPTl9DUkVERU5USUFMEAMSFQoRRElNRU5TSU9OX0FQSV9LRVkQBBISCg5ESU1FTlNJT05fVVNFUhAFKpYBCgZNZXRyaWMSFgoSTUVUUklDX1VOU1BFQ0lGSUVEEAASEwoPTUVUUklDX1JFUVVFU1RTEAESEQoNTUVUUklDX0VSUk9SUxACEhEKDU1FVFJJQ19UT0tFTlMQAxIaChZNRVRSSUNfTEFURU5DWV9NRUFOX01TEAQSHQoZTUVUUklDX0VTVElNQVRFRF9DT1NUX1VTRBAFMqsDChBBbmFseXRpY3NTZXJ2aWNlEn4KC0dldE92ZXJ2aWV3EiEubGxtZ2F0ZXdheS52MS5HZXRPdmVydmlld1JlcXVlc3QaIi5sbG1nYXRld2F5LnYxLkdldE92ZXJ2aWV3UmVzcG9uc2UiKJACAYLT5JMCHxIdL3Jlc3QvdjEvbGxtLWdhdGV3YXkvb3ZlcnZpZXcSggEKDEdldEJyZWFrZG93bhIiLmxsbWdhdGV3YXkudjEuR2V0QnJlYWtkb3duUmVxdWVzdBojLmxsbWdhdGV3YXkudjEuR2V0QnJlYWtkb3duUmVzcG9uc2UiKZACAYLT5JMCIBIeL3Jlc3QvdjEvbGxtLWdhdGV3YXkvYW5hbHl0aWNzEpEBCg9RdWVyeVRpbWVTZXJpZXMSJS5sbG1nYXRld2F5LnYxLlF1ZXJ5VGltZVNlcmllc1JlcXVlc3QaJi5sbG1nYXRld2F5LnYxLlF1ZXJ5VGltZVNlcmllc1Jlc3BvbnNlIi+QAgGC0+STAiYSJC9yZXN0L3YxL2xsbS1nYXRld2F5L21ldHJpY3MtcXVlcmllc2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("CiVsbG1nYXRld2F5L3YxL2FuYWx5dGljc19zZXJ2aWNlLnByb3RvEg1sbG1nYXRld2F5LnYxImkKCVRpbWVSYW5nZRIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTQoSR2V0T3ZlcnZpZXdSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRInCgVyYW5nZRgCIAEoCzIYLmxsbWdhdGV3YXkudjEuVGltZVJhbmdlIsgCChNHZXRPdmVydmlld1Jlc3BvbnNlEhgKEGFjdGl2ZV9wcm92aWRlcnMYASABKA0SEAoIcmVxdWVzdHMYAiABKAQSDgoGZXJyb3JzGAMgASgEEhsKE3JlcXVlc3RzX3Blcl9zZWNvbmQYBCABKAESEgoKZXJyb3JfcmF0ZRgFIAEoARIWCg5sYXRlbmN5X3A1MF9tcxgGIAEoARIWCg5sYXRlbmN5X3A5NV9tcxgHIAEoARIWCg5sYXRlbmN5X3A5OV9tcxgIIAEoARIXCg9sYXRlbmN5X21lYW5fbXMYCSABKAESFQoNcHJvbXB0X3Rva2VucxgKIAEoBBIZChFjb21wbGV0aW9uX3Rva2VucxgLIAEoBBIVCg1jYWNoZWRfdG9rZW5zGAwgASgEEhoKEmVzdGltYXRlZF9jb3N0X3VzZBgNIAEoASKsAQoTR2V0QnJlYWtkb3duUmVxdWVzdBIOCgZvcmdfaWQYASABKAkSJwoFcmFuZ2UYAiABKAsyGC5sbG1nYXRld2F5LnYxLlRpbWVSYW5nZRIrCglkaW1lbnNpb24YAyABKA4yGC5sbG1nYXRld2F5LnYxLkRpbWVuc2lvbhIvCghvcmRlcl9ieRgEIAEoDjIdLmxsbWdhdGV3YXkudjEuQnJlYWtkb3duT3JkZXIiygEKDEJyZWFrZG93blJvdxILCgNrZXkYASABKAkSEAoIcmVxdWVzdHMYAiABKAQSDgoGZXJyb3JzGAMgASgEEhUKDXByb21wdF90b2tlbnMYBCABKAQSGQoRY29tcGxldGlvbl90b2tlbnMYBSABKAQSFwoPbGF0ZW5jeV9tZWFuX21zGAYgASgBEhoKEmVzdGltYXRlZF9jb3N0X3VzZBgHIAEoARIVCg1jYWNoZWRfdG9rZW5zGAggASgEEg0KBWxhYmVsGAkgASgJIkEKFEdldEJyZWFrZG93blJlc3BvbnNlEikKBHJvd3MYASADKAsyGy5sbG1nYXRld2F5LnYxLkJyZWFrZG93blJvdyJ7Ch9HZXRPcmdhbml6YXRpb25CcmVha2Rvd25SZXF1ZXN0EicKBXJhbmdlGAEgASgLMhgubGxtZ2F0ZXdheS52MS5UaW1lUmFuZ2USLwoIb3JkZXJfYnkYAiABKA4yHS5sbG1nYXRld2F5LnYxLkJyZWFrZG93bk9yZGVyIk0KIEdldE9yZ2FuaXphdGlvbkJyZWFrZG93blJlc3BvbnNlEikKBHJvd3MYASADKAsyGy5sbG1nYXRld2F5LnYxLkJyZWFrZG93blJvdyKxAQoTR2V0VG9wR3Jvd3RoUmVxdWVzdBIOCgZvcmdfaWQYASABKAkSJwoFcmFuZ2UYAiABKAsyGC5sbG1nYXRld2F5LnYxLlRpbWVSYW5nZRIlCgZtZXRyaWMYAyABKA4yFS5sbG1nYXRld2F5LnYxLk1ldHJpYxIrCglkaW1lbnNpb24YBCABKA4yGC5sbG1nYXRld2F5LnYxLkRpbWVuc2lvbhINCgVsaW1pdBgFIAEoDSJ6CglHcm93dGhSb3cSCwoDa2V5GAEgASgJEg8KB2N1cnJlbnQYAiABKAESEAoIcHJldmlvdXMYAyABKAESDgoGY2hhbmdlGAQgASgBEhYKDmNoYW5nZV9wZXJjZW50GAUgASgBEhUKDW5ld19pbl9wZXJpb2QYBiABKAgicAoUR2V0VG9wR3Jvd3RoUmVzcG9uc2USMAoOcHJldmlvdXNfcmFuZ2UYASABKAsyGC5sbG1nYXRld2F5LnYxLlRpbWVSYW5nZRImCgRyb3dzGAIgAygLMhgubGxtZ2F0ZXdheS52MS5Hcm93dGhSb3ciUQoWR2V0Q29zdFZhcmlhbmNlUmVxdWVzdBIOCgZvcmdfaWQYASABKAkSJwoFcmFuZ2UYAiABKAsyGC5sbG1nYXRld2F5LnYxLlRpbWVSYW5nZSK4AQoPQ29zdFZhcmlhbmNlUm93EhAKCHByb3ZpZGVyGAEgASgJEhUKDWNyZWRlbnRpYWxfaWQYAiABKAkSDQoFbGFiZWwYAyABKAkSFQoNZXN0aW1hdGVkX3VzZBgEIAEoARISCgphY3R1YWxfdXNkGAUgASgBEhQKDHZhcmlhbmNlX3VzZBgGIAEoARIYChB2YXJpYW5jZV9wZXJjZW50GAcgASgBEhIKCmhhc19hY3R1YWwYCCABKAgiRwoXR2V0Q29zdFZhcmlhbmNlUmVzcG9uc2USLAoEcm93cxgBIAMoCzIeLmxsbWdhdGV3YXkudjEuQ29zdFZhcmlhbmNlUm93IjcKFkdldEJ1ZGdldFN0YXR1c1JlcXVlc3QSDgoGb3JnX2lkGAEgASgJEg0KBW1vbnRoGAIgASgJIr8BCg9CdWRnZXRTdGF0dXNSb3cSEgoKYXBpX2tleV9pZBgBIAEoCRINCgVsYWJlbBgCIAEoCRIaChJtb250aGx5X2J1ZGdldF91c2QYAyABKAESEQoJc3BlbnRfdXNkGAQgASgBEhQKDHBlcmNlbnRfdXNlZBgFIAEoARIyCg1idWRnZXRfYWN0aW9uGAYgASgOMhsubGxtZ2F0ZXdheS52MS5CdWRnZXRBY3Rpb24SEAoIZXhjZWVkZWQYByABKAgiVgoXR2V0QnVkZ2V0U3RhdHVzUmVzcG9uc2USDQoFbW9udGgYASABKAkSLAoEcm93cxgCIAMoCzIeLmxsbWdhdGV3YXkudjEuQnVkZ2V0U3RhdHVzUm93IroBChZRdWVyeVRpbWVTZXJpZXNSZXF1ZXN0Eg4KBm9yZ19pZBgBIAEoCRInCgVyYW5nZRgCIAEoCzIYLmxsbWdhdGV3YXkudjEuVGltZVJhbmdlEiUKBm1ldHJpYxgDIAEoDjIVLmxsbWdhdGV3YXkudjEuTWV0cmljEhQKDHN0ZXBfc2Vjb25kcxgEIAEoDRIqCghncm91cF9ieRgFIAEoDjIYLmxsbWdhdGV3YXkudjEuRGltZW5zaW9uIkAKBVBvaW50EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXZhbHVlGAIgASgBIjsKBlNlcmllcxILCgNrZXkYASABKAkSJAoGcG9pbnRzGAIgAygLMhQubGxtZ2F0ZXdheS52MS5Qb2ludCJAChdRdWVyeVRpbWVTZXJpZXNSZXNwb25zZRIlCgZzZXJpZXMYASADKAsyFS5sbG1nYXRld2F5LnYxLlNlcmllcyqYAQoJRGltZW5zaW9uEhkKFURJTUVOU0lPTl9VTlNQRUNJRklFRBAAEhYKEkRJTUVOU0lPTl9QUk9WSURFUhABEhMKD0RJTUVOU0lPTl9NT0RFTBACEhgKFERJTUVOU0lPTl9DUkVERU5USUFMEAMSFQoRRElNRU5TSU9OX0FQSV9LRVkQBBISCg5ESU1FTlNJT05fVVNFUhAFKnMKDkJyZWFrZG93bk9yZGVyEh8KG0JSRUFLRE9XTl9PUkRFUl9VTlNQRUNJRklFRBAAEhwKGEJSRUFLRE9XTl9PUkRFUl9SRVFVRVNUUxABEiIKHkJSRUFLRE9XTl9PUkRFUl9FU1RJTUFURURfQ09TVBACKpYBCgZNZXRyaWMSFgoSTUVUUklDX1VOU1BFQ0lGSUVEEAASEwoPTUVUUklDX1JFUVVFU1RTEAESEQoNTUVUUklDX0VSUk9SUxACEhEKDU1FVFJJQ19UT0tFTlMQAxIaChZNRVRSSUNfTEFURU5DWV9NRUFOX01TEAQSHQoZTUVUUklDX0VTVElNQVRFRF9DT1NUX1VTRBAFMqAIChBBbmFseXRpY3NTZXJ2aWNlEn4KC0dldE92ZXJ2aWV3EiEubGxtZ2F0ZXdheS52MS5HZXRPdmVydmlld1JlcXVlc3QaIi5sbG1nYXRld2F5LnYxLkdldE92ZXJ2aWV3UmVzcG9uc2UiKJACAYLT5JMCHxIdL3Jlc3QvdjEvbGxtLWdhdGV3YXkvb3ZlcnZpZXcSggEKDEdldEJyZWFrZG93bhIiLmxsbWdhdGV3YXkudjEuR2V0QnJlYWtkb3duUmVxdWVzdBojLmxsbWdhdGV3YXkudjEuR2V0QnJlYWtkb3duUmVzcG9uc2UiKZACAYLT5JMCIBIeL3Jlc3QvdjEvbGxtLWdhdGV3YXkvYW5hbHl0aWNzEpEBCg9RdWVyeVRpbWVTZXJpZXMSJS5sbG1nYXRld2F5LnYxLlF1ZXJ5VGltZVNlcmllc1JlcXVlc3QaJi5sbG1nYXRld2F5LnYxLlF1ZXJ5VGltZVNlcmllc1Jlc3BvbnNlIi+QAgGC0+STAiYSJC9yZXN0L3YxL2xsbS1nYXRld2F5L21ldHJpY3MtcXVlcmllcxK0AQoYR2V0T3JnYW5pemF0aW9uQnJlYWtkb3duEi4ubGxtZ2F0ZXdheS52MS5HZXRPcmdhbml6YXRpb25CcmVha2Rvd25SZXF1ZXN0Gi8ubGxtZ2F0ZXdheS52MS5HZXRPcmdhbml6YXRpb25CcmVha2Rvd25SZXNwb25zZSI3kAIBgtPkkwIuEiwvcmVzdC92MS9sbG0tZ2F0ZXdheS9hbmFseXRpY3Mvb3JnYW5pemF0aW9ucxKJAQoMR2V0VG9wR3Jvd3RoEiIubGxtZ2F0ZXdheS52MS5HZXRUb3BHcm93dGhSZXF1ZXN0GiMubGxtZ2F0ZXdheS52MS5HZXRUb3BHcm93dGhSZXNwb25zZSIwkAIBgtPkkwInEiUvcmVzdC92MS9sbG0tZ2F0ZXdheS9hbmFseXRpY3MvZ3Jvd3RoEpkBCg9HZXRDb3N0VmFyaWFuY2USJS5sbG1nYXRld2F5LnYxLkdldENvc3RWYXJpYW5jZVJlcXVlc3QaJi5sbG1nYXRld2F5LnYxLkdldENvc3RWYXJpYW5jZVJlc3BvbnNlIjeQAgGC0+STAi4SLC9yZXN0L3YxL2xsbS1nYXRld2F5L2FuYWx5dGljcy9jb3N0LXZhcmlhbmNlEpMBCg9HZXRCdWRnZXRTdGF0dXMSJS5sbG1nYXRld2F5LnYxLkdldEJ1ZGdldFN0YXR1c1JlcXVlc3QaJi5sbG1nYXRld2F5LnYxLkdldEJ1ZGdldFN0YXR1c1Jlc3BvbnNlIjGQAgGC0+STAigSJi9yZXN0L3YxL2xsbS1nYXRld2F5L2FuYWx5dGljcy9idWRnZXRzYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_llmgateway_v1_routing_table]);
 
 /**
  * A time range; both bounds are required, start inclusive, end exclusive,
@@ -165,6 +167,11 @@ export type GetBreakdownRequest = Message<"llmgateway.v1.GetBreakdownRequest"> &
    * @generated from field: llmgateway.v1.Dimension dimension = 3;
    */
   dimension: Dimension;
+
+  /**
+   * @generated from field: llmgateway.v1.BreakdownOrder order_by = 4;
+   */
+  orderBy: BreakdownOrder;
 };
 
 /**
@@ -179,7 +186,7 @@ export const GetBreakdownRequestSchema: GenMessage<GetBreakdownRequest> = /*@__P
  */
 export type BreakdownRow = Message<"llmgateway.v1.BreakdownRow"> & {
   /**
-   * Provider id, served model, credential id, API key id or user id.
+   * Provider id, served model, credential id, API key id, user id or organization id.
    *
    * @generated from field: string key = 1;
    */
@@ -214,6 +221,18 @@ export type BreakdownRow = Message<"llmgateway.v1.BreakdownRow"> & {
    * @generated from field: double estimated_cost_usd = 7;
    */
   estimatedCostUsd: number;
+
+  /**
+   * @generated from field: uint64 cached_tokens = 8;
+   */
+  cachedTokens: bigint;
+
+  /**
+   * Credential or API key name, organization slug; empty for the other dimensions.
+   *
+   * @generated from field: string label = 9;
+   */
+  label: string;
 };
 
 /**
@@ -228,7 +247,7 @@ export const BreakdownRowSchema: GenMessage<BreakdownRow> = /*@__PURE__*/
  */
 export type GetBreakdownResponse = Message<"llmgateway.v1.GetBreakdownResponse"> & {
   /**
-   * Most requests first.
+   * Ordered by order_by (most requests first by default); at most 1000 rows.
    *
    * @generated from field: repeated llmgateway.v1.BreakdownRow rows = 1;
    */
@@ -241,6 +260,379 @@ export type GetBreakdownResponse = Message<"llmgateway.v1.GetBreakdownResponse">
  */
 export const GetBreakdownResponseSchema: GenMessage<GetBreakdownResponse> = /*@__PURE__*/
   messageDesc(file_llmgateway_v1_analytics_service, 5);
+
+/**
+ * @generated from message llmgateway.v1.GetOrganizationBreakdownRequest
+ */
+export type GetOrganizationBreakdownRequest = Message<"llmgateway.v1.GetOrganizationBreakdownRequest"> & {
+  /**
+   * @generated from field: llmgateway.v1.TimeRange range = 1;
+   */
+  range?: TimeRange | undefined;
+
+  /**
+   * @generated from field: llmgateway.v1.BreakdownOrder order_by = 2;
+   */
+  orderBy: BreakdownOrder;
+};
+
+/**
+ * Describes the message llmgateway.v1.GetOrganizationBreakdownRequest.
+ * Use `create(GetOrganizationBreakdownRequestSchema)` to create a new message.
+ */
+export const GetOrganizationBreakdownRequestSchema: GenMessage<GetOrganizationBreakdownRequest> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 6);
+
+/**
+ * @generated from message llmgateway.v1.GetOrganizationBreakdownResponse
+ */
+export type GetOrganizationBreakdownResponse = Message<"llmgateway.v1.GetOrganizationBreakdownResponse"> & {
+  /**
+   * key = organization id, label = its slug.
+   *
+   * @generated from field: repeated llmgateway.v1.BreakdownRow rows = 1;
+   */
+  rows: BreakdownRow[];
+};
+
+/**
+ * Describes the message llmgateway.v1.GetOrganizationBreakdownResponse.
+ * Use `create(GetOrganizationBreakdownResponseSchema)` to create a new message.
+ */
+export const GetOrganizationBreakdownResponseSchema: GenMessage<GetOrganizationBreakdownResponse> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 7);
+
+/**
+ * @generated from message llmgateway.v1.GetTopGrowthRequest
+ */
+export type GetTopGrowthRequest = Message<"llmgateway.v1.GetTopGrowthRequest"> & {
+  /**
+   * @generated from field: string org_id = 1;
+   */
+  orgId: string;
+
+  /**
+   * The current period; the previous one is the same length, just before it.
+   *
+   * @generated from field: llmgateway.v1.TimeRange range = 2;
+   */
+  range?: TimeRange | undefined;
+
+  /**
+   * METRIC_ESTIMATED_COST_USD (default), METRIC_TOKENS (prompt + completion),
+   * METRIC_REQUESTS or METRIC_ERRORS.
+   *
+   * @generated from field: llmgateway.v1.Metric metric = 3;
+   */
+  metric: Metric;
+
+  /**
+   * DIMENSION_MODEL (default) or any other dimension.
+   *
+   * @generated from field: llmgateway.v1.Dimension dimension = 4;
+   */
+  dimension: Dimension;
+
+  /**
+   * 1..100, default 10.
+   *
+   * @generated from field: uint32 limit = 5;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message llmgateway.v1.GetTopGrowthRequest.
+ * Use `create(GetTopGrowthRequestSchema)` to create a new message.
+ */
+export const GetTopGrowthRequestSchema: GenMessage<GetTopGrowthRequest> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 8);
+
+/**
+ * @generated from message llmgateway.v1.GrowthRow
+ */
+export type GrowthRow = Message<"llmgateway.v1.GrowthRow"> & {
+  /**
+   * Served model, provider id, credential id, API key id or user id.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * @generated from field: double current = 2;
+   */
+  current: number;
+
+  /**
+   * @generated from field: double previous = 3;
+   */
+  previous: number;
+
+  /**
+   * current - previous.
+   *
+   * @generated from field: double change = 4;
+   */
+  change: number;
+
+  /**
+   * change / previous x 100; 0 when previous is 0 (see new_in_period).
+   *
+   * @generated from field: double change_percent = 5;
+   */
+  changePercent: number;
+
+  /**
+   * No usage in the previous period.
+   *
+   * @generated from field: bool new_in_period = 6;
+   */
+  newInPeriod: boolean;
+};
+
+/**
+ * Describes the message llmgateway.v1.GrowthRow.
+ * Use `create(GrowthRowSchema)` to create a new message.
+ */
+export const GrowthRowSchema: GenMessage<GrowthRow> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 9);
+
+/**
+ * @generated from message llmgateway.v1.GetTopGrowthResponse
+ */
+export type GetTopGrowthResponse = Message<"llmgateway.v1.GetTopGrowthResponse"> & {
+  /**
+   * @generated from field: llmgateway.v1.TimeRange previous_range = 1;
+   */
+  previousRange?: TimeRange | undefined;
+
+  /**
+   * Largest absolute increase first; only rows that grew.
+   *
+   * @generated from field: repeated llmgateway.v1.GrowthRow rows = 2;
+   */
+  rows: GrowthRow[];
+};
+
+/**
+ * Describes the message llmgateway.v1.GetTopGrowthResponse.
+ * Use `create(GetTopGrowthResponseSchema)` to create a new message.
+ */
+export const GetTopGrowthResponseSchema: GenMessage<GetTopGrowthResponse> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 10);
+
+/**
+ * @generated from message llmgateway.v1.GetCostVarianceRequest
+ */
+export type GetCostVarianceRequest = Message<"llmgateway.v1.GetCostVarianceRequest"> & {
+  /**
+   * @generated from field: string org_id = 1;
+   */
+  orgId: string;
+
+  /**
+   * Actual costs are daily (UTC): use whole days.
+   *
+   * @generated from field: llmgateway.v1.TimeRange range = 2;
+   */
+  range?: TimeRange | undefined;
+};
+
+/**
+ * Describes the message llmgateway.v1.GetCostVarianceRequest.
+ * Use `create(GetCostVarianceRequestSchema)` to create a new message.
+ */
+export const GetCostVarianceRequestSchema: GenMessage<GetCostVarianceRequest> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 11);
+
+/**
+ * @generated from message llmgateway.v1.CostVarianceRow
+ */
+export type CostVarianceRow = Message<"llmgateway.v1.CostVarianceRow"> & {
+  /**
+   * @generated from field: string provider = 1;
+   */
+  provider: string;
+
+  /**
+   * Empty: the provider as a whole (all its credentials and its provider-level actual cost).
+   *
+   * @generated from field: string credential_id = 2;
+   */
+  credentialId: string;
+
+  /**
+   * The credential's name.
+   *
+   * @generated from field: string label = 3;
+   */
+  label: string;
+
+  /**
+   * @generated from field: double estimated_usd = 4;
+   */
+  estimatedUsd: number;
+
+  /**
+   * @generated from field: double actual_usd = 5;
+   */
+  actualUsd: number;
+
+  /**
+   * actual - estimated: positive when the provider billed more than estimated.
+   *
+   * @generated from field: double variance_usd = 6;
+   */
+  varianceUsd: number;
+
+  /**
+   * variance / estimated x 100; 0 when nothing was estimated.
+   *
+   * @generated from field: double variance_percent = 7;
+   */
+  variancePercent: number;
+
+  /**
+   * Whether any actual cost is recorded for this row in the range.
+   *
+   * @generated from field: bool has_actual = 8;
+   */
+  hasActual: boolean;
+};
+
+/**
+ * Describes the message llmgateway.v1.CostVarianceRow.
+ * Use `create(CostVarianceRowSchema)` to create a new message.
+ */
+export const CostVarianceRowSchema: GenMessage<CostVarianceRow> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 12);
+
+/**
+ * @generated from message llmgateway.v1.GetCostVarianceResponse
+ */
+export type GetCostVarianceResponse = Message<"llmgateway.v1.GetCostVarianceResponse"> & {
+  /**
+   * Per provider: the provider row, then its credentials.
+   *
+   * @generated from field: repeated llmgateway.v1.CostVarianceRow rows = 1;
+   */
+  rows: CostVarianceRow[];
+};
+
+/**
+ * Describes the message llmgateway.v1.GetCostVarianceResponse.
+ * Use `create(GetCostVarianceResponseSchema)` to create a new message.
+ */
+export const GetCostVarianceResponseSchema: GenMessage<GetCostVarianceResponse> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 13);
+
+/**
+ * @generated from message llmgateway.v1.GetBudgetStatusRequest
+ */
+export type GetBudgetStatusRequest = Message<"llmgateway.v1.GetBudgetStatusRequest"> & {
+  /**
+   * @generated from field: string org_id = 1;
+   */
+  orgId: string;
+
+  /**
+   * "YYYY-MM" (UTC); default: the current month.
+   *
+   * @generated from field: string month = 2;
+   */
+  month: string;
+};
+
+/**
+ * Describes the message llmgateway.v1.GetBudgetStatusRequest.
+ * Use `create(GetBudgetStatusRequestSchema)` to create a new message.
+ */
+export const GetBudgetStatusRequestSchema: GenMessage<GetBudgetStatusRequest> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 14);
+
+/**
+ * @generated from message llmgateway.v1.BudgetStatusRow
+ */
+export type BudgetStatusRow = Message<"llmgateway.v1.BudgetStatusRow"> & {
+  /**
+   * Empty: the organization (its default policy against all its spend).
+   *
+   * @generated from field: string api_key_id = 1;
+   */
+  apiKeyId: string;
+
+  /**
+   * The key's name.
+   *
+   * @generated from field: string label = 2;
+   */
+  label: string;
+
+  /**
+   * 0: no budget.
+   *
+   * @generated from field: double monthly_budget_usd = 3;
+   */
+  monthlyBudgetUsd: number;
+
+  /**
+   * Estimated spend from the first of the month to now (or the whole month when past).
+   *
+   * @generated from field: double spent_usd = 4;
+   */
+  spentUsd: number;
+
+  /**
+   * spent / budget x 100; 0 without a budget.
+   *
+   * @generated from field: double percent_used = 5;
+   */
+  percentUsed: number;
+
+  /**
+   * From the policy; unspecified without a budget.
+   *
+   * @generated from field: llmgateway.v1.BudgetAction budget_action = 6;
+   */
+  budgetAction: BudgetAction;
+
+  /**
+   * @generated from field: bool exceeded = 7;
+   */
+  exceeded: boolean;
+};
+
+/**
+ * Describes the message llmgateway.v1.BudgetStatusRow.
+ * Use `create(BudgetStatusRowSchema)` to create a new message.
+ */
+export const BudgetStatusRowSchema: GenMessage<BudgetStatusRow> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 15);
+
+/**
+ * @generated from message llmgateway.v1.GetBudgetStatusResponse
+ */
+export type GetBudgetStatusResponse = Message<"llmgateway.v1.GetBudgetStatusResponse"> & {
+  /**
+   * @generated from field: string month = 1;
+   */
+  month: string;
+
+  /**
+   * The organization first, then each key whose own policy sets a budget, highest percent first.
+   *
+   * @generated from field: repeated llmgateway.v1.BudgetStatusRow rows = 2;
+   */
+  rows: BudgetStatusRow[];
+};
+
+/**
+ * Describes the message llmgateway.v1.GetBudgetStatusResponse.
+ * Use `create(GetBudgetStatusResponseSchema)` to create a new message.
+ */
+export const GetBudgetStatusResponseSchema: GenMessage<GetBudgetStatusResponse> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_analytics_service, 16);
 
 /**
  * @generated from message llmgateway.v1.QueryTimeSeriesRequest
@@ -281,7 +673,7 @@ export type QueryTimeSeriesRequest = Message<"llmgateway.v1.QueryTimeSeriesReque
  * Use `create(QueryTimeSeriesRequestSchema)` to create a new message.
  */
 export const QueryTimeSeriesRequestSchema: GenMessage<QueryTimeSeriesRequest> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_analytics_service, 6);
+  messageDesc(file_llmgateway_v1_analytics_service, 17);
 
 /**
  * @generated from message llmgateway.v1.Point
@@ -303,7 +695,7 @@ export type Point = Message<"llmgateway.v1.Point"> & {
  * Use `create(PointSchema)` to create a new message.
  */
 export const PointSchema: GenMessage<Point> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_analytics_service, 7);
+  messageDesc(file_llmgateway_v1_analytics_service, 18);
 
 /**
  * @generated from message llmgateway.v1.Series
@@ -327,7 +719,7 @@ export type Series = Message<"llmgateway.v1.Series"> & {
  * Use `create(SeriesSchema)` to create a new message.
  */
 export const SeriesSchema: GenMessage<Series> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_analytics_service, 8);
+  messageDesc(file_llmgateway_v1_analytics_service, 19);
 
 /**
  * @generated from message llmgateway.v1.QueryTimeSeriesResponse
@@ -344,7 +736,7 @@ export type QueryTimeSeriesResponse = Message<"llmgateway.v1.QueryTimeSeriesResp
  * Use `create(QueryTimeSeriesResponseSchema)` to create a new message.
  */
 export const QueryTimeSeriesResponseSchema: GenMessage<QueryTimeSeriesResponse> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_analytics_service, 9);
+  messageDesc(file_llmgateway_v1_analytics_service, 20);
 
 /**
  * @generated from enum llmgateway.v1.Dimension
@@ -390,6 +782,36 @@ export const DimensionSchema: GenEnum<Dimension> = /*@__PURE__*/
   enumDesc(file_llmgateway_v1_analytics_service, 0);
 
 /**
+ * @generated from enum llmgateway.v1.BreakdownOrder
+ */
+export enum BreakdownOrder {
+  /**
+   * Most requests first.
+   *
+   * @generated from enum value: BREAKDOWN_ORDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: BREAKDOWN_ORDER_REQUESTS = 1;
+   */
+  REQUESTS = 1,
+
+  /**
+   * Highest estimated cost first.
+   *
+   * @generated from enum value: BREAKDOWN_ORDER_ESTIMATED_COST = 2;
+   */
+  ESTIMATED_COST = 2,
+}
+
+/**
+ * Describes the enum llmgateway.v1.BreakdownOrder.
+ */
+export const BreakdownOrderSchema: GenEnum<BreakdownOrder> = /*@__PURE__*/
+  enumDesc(file_llmgateway_v1_analytics_service, 1);
+
+/**
  * @generated from enum llmgateway.v1.Metric
  */
 export enum Metric {
@@ -428,11 +850,12 @@ export enum Metric {
  * Describes the enum llmgateway.v1.Metric.
  */
 export const MetricSchema: GenEnum<Metric> = /*@__PURE__*/
-  enumDesc(file_llmgateway_v1_analytics_service, 1);
+  enumDesc(file_llmgateway_v1_analytics_service, 2);
 
 /**
  * Usage analytics for one organization, read from minute rollups of the
- * ingested usage events. Readable by owners, admins and analysts.
+ * ingested usage events (never raw events). Readable by owners, admins and
+ * analysts; the organization breakdown by platform admins only.
  *
  * @generated from service llmgateway.v1.AnalyticsService
  */
@@ -448,7 +871,7 @@ export const AnalyticsService: GenService<{
     output: typeof GetOverviewResponseSchema;
   },
   /**
-   * Totals per provider, model, credential or API key over a time range.
+   * Totals per provider, model, credential, API key or user over a time range.
    *
    * @generated from rpc llmgateway.v1.AnalyticsService.GetBreakdown
    */
@@ -466,6 +889,47 @@ export const AnalyticsService: GenService<{
     methodKind: "unary";
     input: typeof QueryTimeSeriesRequestSchema;
     output: typeof QueryTimeSeriesResponseSchema;
+  },
+  /**
+   * Totals per organization across the platform (platform admins).
+   *
+   * @generated from rpc llmgateway.v1.AnalyticsService.GetOrganizationBreakdown
+   */
+  getOrganizationBreakdown: {
+    methodKind: "unary";
+    input: typeof GetOrganizationBreakdownRequestSchema;
+    output: typeof GetOrganizationBreakdownResponseSchema;
+  },
+  /**
+   * The models (or providers) whose spend or tokens grew most against the
+   * previous period of the same length.
+   *
+   * @generated from rpc llmgateway.v1.AnalyticsService.GetTopGrowth
+   */
+  getTopGrowth: {
+    methodKind: "unary";
+    input: typeof GetTopGrowthRequestSchema;
+    output: typeof GetTopGrowthResponseSchema;
+  },
+  /**
+   * Estimated against actual (billed) cost per provider and credential.
+   *
+   * @generated from rpc llmgateway.v1.AnalyticsService.GetCostVariance
+   */
+  getCostVariance: {
+    methodKind: "unary";
+    input: typeof GetCostVarianceRequestSchema;
+    output: typeof GetCostVarianceResponseSchema;
+  },
+  /**
+   * Monthly budgets of the organization and its keys against month-to-date estimated spend.
+   *
+   * @generated from rpc llmgateway.v1.AnalyticsService.GetBudgetStatus
+   */
+  getBudgetStatus: {
+    methodKind: "unary";
+    input: typeof GetBudgetStatusRequestSchema;
+    output: typeof GetBudgetStatusResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_llmgateway_v1_analytics_service, 0);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file llmgateway/v1/routing_table.proto.
  */
 export const file_llmgateway_v1_routing_table: GenFile = /*@__PURE__*/
-  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRpbmdfdGFibGUucHJvdG8SDWxsbWdhdGV3YXkudjEi8gIKDFJvdXRpbmdUYWJsZRI3Cg1vcmdhbml6YXRpb25zGAEgAygLMiAubGxtZ2F0ZXdheS52MS5Pcmdhbml6YXRpb25FbnRyeRIsCghhcGlfa2V5cxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuQXBpS2V5RW50cnkSMwoLY3JlZGVudGlhbHMYAyADKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeRIpCgZyb3V0ZXMYBCADKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnkSOAoObWV0cmljc190b2tlbnMYBSADKAsyIC5sbG1nYXRld2F5LnYxLk1ldHJpY3NUb2tlbkVudHJ5EiwKCHBvbGljaWVzGAYgAygLMhoubGxtZ2F0ZXdheS52MS5Qb2xpY3lFbnRyeRIzCgttZW1iZXJzaGlwcxgHIAMoCzIeLmxsbWdhdGV3YXkudjEuTWVtYmVyc2hpcEVudHJ5IoIBCg9NZW1iZXJzaGlwRW50cnkSCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIOCgZpc3N1ZXIYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIOCgZvcmdfaWQYBSABKAkSIQoEcm9sZRgGIAEoDjITLmxsbWdhdGV3YXkudjEuUm9sZSKFAgoGUG9saWN5EhsKE3JlcXVlc3RzX3Blcl9taW51dGUYASABKA0SGQoRdG9rZW5zX3Blcl9taW51dGUYAiABKAQSGgoSbW9udGhseV9idWRnZXRfdXNkGAMgASgBEjIKDWJ1ZGdldF9hY3Rpb24YBCABKA4yGy5sbG1nYXRld2F5LnYxLkJ1ZGdldEFjdGlvbhIoCghwaWlfbW9kZRgFIAEoDjIWLmxsbWdhdGV3YXkudjEuUGlpTW9kZRIVCg1jYWNoZV9lbmFibGVkGAYgASgIEhkKEWNhY2hlX3R0bF9zZWNvbmRzGAcgASgNEhcKD2FwcHJvdmVkX21vZGVscxgIIAMoCSJkCgtQb2xpY3lFbnRyeRIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSEgoKYXBpX2tleV9pZBgDIAEoCRIlCgZwb2xpY3kYBCABKAsyFS5sbG1nYXRld2F5LnYxLlBvbGljeSJjChFNZXRyaWNzVG9rZW5FbnRyeRIKCgJpZBgBIAEoCRISCgp0b2tlbl9oYXNoGAIgASgMEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj8KEU9yZ2FuaXphdGlvbkVudHJ5EgoKAmlkGAEgASgJEgwKBHNsdWcYAiABKAkSEAoIZGlzYWJsZWQYAyABKAginwEKC0FwaUtleUVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIQCghrZXlfaGFzaBgDIAEoDBIhCgRyb2xlGAQgASgOMhMubGxtZ2F0ZXdheS52MS5Sb2xlEg8KB3VzZXJfaWQYBSABKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiwQEKD0NyZWRlbnRpYWxFbnRyeRIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDAoEbmFtZRgEIAEoCRIOCgZzZWNyZXQYBSABKAkSMQoIc2V0dGluZ3MYBiABKAsyHy5sbG1nYXRld2F5LnYxLlByb3ZpZGVyU2V0dGluZ3MSDgoGbW9kZWxzGAcgAygJEg4KBndlaWdodBgIIAEoDRIPCgdlbmFibGVkGAkgASgIIpQBCgpSb3V0ZUVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIrCgd0YXJnZXRzGAQgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIuCglmYWxsYmFja3MYBSADKAsyGy5sbG1nYXRld2F5LnYxLkZhbGxiYWNrU3RlcCJoCgxGYWxsYmFja1N0ZXASKwoHdGFyZ2V0cxgBIAMoCzIaLmxsbWdhdGV3YXkudjEuUm91dGVUYXJnZXQSKwoIdHJpZ2dlcnMYAiADKA4yGS5sbG1nYXRld2F5LnYxLkVycm9yQ2xhc3MiTAoLUm91dGVUYXJnZXQSFQoNY3JlZGVudGlhbF9pZBgBIAEoCRIWCg51cHN0cmVhbV9tb2RlbBgCIAEoCRIOCgZ3ZWlnaHQYAyABKA0iiwUKC1RhYmxlQ2hhbmdlEj8KE3Vwc2VydF9vcmdhbml6YXRpb24YASABKAsyIC5sbG1nYXRld2F5LnYxLk9yZ2FuaXphdGlvbkVudHJ5SAASIAoWcmVtb3ZlX29yZ2FuaXphdGlvbl9pZBgCIAEoCUgAEjQKDnVwc2VydF9hcGlfa2V5GAMgASgLMhoubGxtZ2F0ZXdheS52MS5BcGlLZXlFbnRyeUgAEhsKEXJlbW92ZV9hcGlfa2V5X2lkGAQgASgJSAASOwoRdXBzZXJ0X2NyZWRlbnRpYWwYBSABKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeUgAEh4KFHJlbW92ZV9jcmVkZW50aWFsX2lkGAYgASgJSAASMQoMdXBzZXJ0X3JvdXRlGAcgASgLMhkubGxtZ2F0ZXdheS52MS5Sb3V0ZUVudHJ5SAASGQoPcmVtb3ZlX3JvdXRlX2lkGAggASgJSAASQAoUdXBzZXJ0X21ldHJpY3NfdG9rZW4YCSABKAsyIC5sbG1nYXRld2F5LnYxLk1ldHJpY3NUb2tlbkVudHJ5SAASIQoXcmVtb3ZlX21ldHJpY3NfdG9rZW5faWQYCiABKAlIABIzCg11cHNlcnRfcG9saWN5GAsgASgLMhoubGxtZ2F0ZXdheS52MS5Qb2xpY3lFbnRyeUgAEhoKEHJlbW92ZV9wb2xpY3lfaWQYDCABKAlIABI7ChF1cHNlcnRfbWVtYmVyc2hpcBgNIAEoCzIeLmxsbWdhdGV3YXkudjEuTWVtYmVyc2hpcEVudHJ5SAASHgoUcmVtb3ZlX21lbWJlcnNoaXBfaWQYDiABKAlIAEIICgZjaGFuZ2UiVgoRUm91dGluZ1RhYmxlRGVsdGESFAoMZnJvbV92ZXJzaW9uGAEgASgEEisKB2NoYW5nZXMYAiADKAsyGi5sbG1nYXRld2F5LnYxLlRhYmxlQ2hhbmdlKl8KDEJ1ZGdldEFjdGlvbhIdChlCVURHRVRfQUNUSU9OX1VOU1BFQ0lGSUVEEAASFwoTQlVER0VUX0FDVElPTl9CTE9DSxABEhcKE0JVREdFVF9BQ1RJT05fQUxFUlQQAipyCgdQaWlNb2RlEhgKFFBJSV9NT0RFX1VOU1BFQ0lGSUVEEAASEAoMUElJX01PREVfT0ZGEAESEgoOUElJX01PREVfQVVESVQQAhITCg9QSUlfTU9ERV9SRURBQ1QQAxISCg5QSUlfTU9ERV9CTE9DSxAEYgZwcm90bzM", [file_google_protobuf_timestamp, file_llmgateway_v1_common]);
+  fileDesc("CiFsbG1nYXRld2F5L3YxL3JvdXRpbmdfdGFibGUucHJvdG8SDWxsbWdhdGV3YXkudjEi5AMKDFJvdXRpbmdUYWJsZRI3Cg1vcmdhbml6YXRpb25zGAEgAygLMiAubGxtZ2F0ZXdheS52MS5Pcmdhbml6YXRpb25FbnRyeRIsCghhcGlfa2V5cxgCIAMoCzIaLmxsbWdhdGV3YXkudjEuQXBpS2V5RW50cnkSMwoLY3JlZGVudGlhbHMYAyADKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeRIpCgZyb3V0ZXMYBCADKAsyGS5sbG1nYXRld2F5LnYxLlJvdXRlRW50cnkSOAoObWV0cmljc190b2tlbnMYBSADKAsyIC5sbG1nYXRld2F5LnYxLk1ldHJpY3NUb2tlbkVudHJ5EiwKCHBvbGljaWVzGAYgAygLMhoubGxtZ2F0ZXdheS52MS5Qb2xpY3lFbnRyeRIzCgttZW1iZXJzaGlwcxgHIAMoCzIeLmxsbWdhdGV3YXkudjEuTWVtYmVyc2hpcEVudHJ5EjoKD3ByaWNlX292ZXJyaWRlcxgIIAMoCzIhLmxsbWdhdGV3YXkudjEuUHJpY2VPdmVycmlkZUVudHJ5EjQKDGFjdHVhbF9jb3N0cxgJIAMoCzIeLmxsbWdhdGV3YXkudjEuQWN0dWFsQ29zdEVudHJ5IsIBChJQcmljZU92ZXJyaWRlRW50cnkSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEhkKEWlucHV0X3Blcl9taWxsaW9uGAUgASgBEhoKEm91dHB1dF9wZXJfbWlsbGlvbhgGIAEoARIgChhjYWNoZWRfaW5wdXRfcGVyX21pbGxpb24YByABKAESFgoOZWZmZWN0aXZlX2Zyb20YCCABKAkiegoPQWN0dWFsQ29zdEVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRIVCg1jcmVkZW50aWFsX2lkGAQgASgJEg4KBnBlcmlvZBgFIAEoCRISCgphbW91bnRfdXNkGAYgASgBIoIBCg9NZW1iZXJzaGlwRW50cnkSCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIOCgZpc3N1ZXIYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIOCgZvcmdfaWQYBSABKAkSIQoEcm9sZRgGIAEoDjITLmxsbWdhdGV3YXkudjEuUm9sZSKFAgoGUG9saWN5EhsKE3JlcXVlc3RzX3Blcl9taW51dGUYASABKA0SGQoRdG9rZW5zX3Blcl9taW51dGUYAiABKAQSGgoSbW9udGhseV9idWRnZXRfdXNkGAMgASgBEjIKDWJ1ZGdldF9hY3Rpb24YBCABKA4yGy5sbG1nYXRld2F5LnYxLkJ1ZGdldEFjdGlvbhIoCghwaWlfbW9kZRgFIAEoDjIWLmxsbWdhdGV3YXkudjEuUGlpTW9kZRIVCg1jYWNoZV9lbmFibGVkGAYgASgIEhkKEWNhY2hlX3R0bF9zZWNvbmRzGAcgASgNEhcKD2FwcHJvdmVkX21vZGVscxgIIAMoCSJkCgtQb2xpY3lFbnRyeRIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSEgoKYXBpX2tleV9pZBgDIAEoCRIlCgZwb2xpY3kYBCABKAsyFS5sbG1nYXRld2F5LnYxLlBvbGljeSJjChFNZXRyaWNzVG9rZW5FbnRyeRIKCgJpZBgBIAEoCRISCgp0b2tlbl9oYXNoGAIgASgMEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj8KEU9yZ2FuaXphdGlvbkVudHJ5EgoKAmlkGAEgASgJEgwKBHNsdWcYAiABKAkSEAoIZGlzYWJsZWQYAyABKAginwEKC0FwaUtleUVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIQCghrZXlfaGFzaBgDIAEoDBIhCgRyb2xlGAQgASgOMhMubGxtZ2F0ZXdheS52MS5Sb2xlEg8KB3VzZXJfaWQYBSABKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiwQEKD0NyZWRlbnRpYWxFbnRyeRIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDAoEbmFtZRgEIAEoCRIOCgZzZWNyZXQYBSABKAkSMQoIc2V0dGluZ3MYBiABKAsyHy5sbG1nYXRld2F5LnYxLlByb3ZpZGVyU2V0dGluZ3MSDgoGbW9kZWxzGAcgAygJEg4KBndlaWdodBgIIAEoDRIPCgdlbmFibGVkGAkgASgIIpQBCgpSb3V0ZUVudHJ5EgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIrCgd0YXJnZXRzGAQgAygLMhoubGxtZ2F0ZXdheS52MS5Sb3V0ZVRhcmdldBIuCglmYWxsYmFja3MYBSADKAsyGy5sbG1nYXRld2F5LnYxLkZhbGxiYWNrU3RlcCJoCgxGYWxsYmFja1N0ZXASKwoHdGFyZ2V0cxgBIAMoCzIaLmxsbWdhdGV3YXkudjEuUm91dGVUYXJnZXQSKwoIdHJpZ2dlcnMYAiADKA4yGS5sbG1nYXRld2F5LnYxLkVycm9yQ2xhc3MiTAoLUm91dGVUYXJnZXQSFQoNY3JlZGVudGlhbF9pZBgBIAEoCRIWCg51cHN0cmVhbV9tb2RlbBgCIAEoCRIOCgZ3ZWlnaHQYAyABKA0i0gYKC1RhYmxlQ2hhbmdlEj8KE3Vwc2VydF9vcmdhbml6YXRpb24YASABKAsyIC5sbG1nYXRld2F5LnYxLk9yZ2FuaXphdGlvbkVudHJ5SAASIAoWcmVtb3ZlX29yZ2FuaXphdGlvbl9pZBgCIAEoCUgAEjQKDnVwc2VydF9hcGlfa2V5GAMgASgLMhoubGxtZ2F0ZXdheS52MS5BcGlLZXlFbnRyeUgAEhsKEXJlbW92ZV9hcGlfa2V5X2lkGAQgASgJSAASOwoRdXBzZXJ0X2NyZWRlbnRpYWwYBSABKAsyHi5sbG1nYXRld2F5LnYxLkNyZWRlbnRpYWxFbnRyeUgAEh4KFHJlbW92ZV9jcmVkZW50aWFsX2lkGAYgASgJSAASMQoMdXBzZXJ0X3JvdXRlGAcgASgLMhkubGxtZ2F0ZXdheS52MS5Sb3V0ZUVudHJ5SAASGQoPcmVtb3ZlX3JvdXRlX2lkGAggASgJSAASQAoUdXBzZXJ0X21ldHJpY3NfdG9rZW4YCSABKAsyIC5sbG1nYXRld2F5LnYxLk1ldHJpY3NUb2tlbkVudHJ5SAASIQoXcmVtb3ZlX21ldHJpY3NfdG9rZW5faWQYCiABKAlIABIzCg11cHNlcnRfcG9saWN5GAsgASgLMhoubGxtZ2F0ZXdheS52MS5Qb2xpY3lFbnRyeUgAEhoKEHJlbW92ZV9wb2xpY3lfaWQYDCABKAlIABI7ChF1cHNlcnRfbWVtYmVyc2hpcBgNIAEoCzIeLmxsbWdhdGV3YXkudjEuTWVtYmVyc2hpcEVudHJ5SAASHgoUcmVtb3ZlX21lbWJlcnNoaXBfaWQYDiABKAlIABJCChV1cHNlcnRfcHJpY2Vfb3ZlcnJpZGUYDyABKAsyIS5sbG1nYXRld2F5LnYxLlByaWNlT3ZlcnJpZGVFbnRyeUgAEiIKGHJlbW92ZV9wcmljZV9vdmVycmlkZV9pZBgQIAEoCUgAEjwKEnVwc2VydF9hY3R1YWxfY29zdBgRIAEoCzIeLmxsbWdhdGV3YXkudjEuQWN0dWFsQ29zdEVudHJ5SAASHwoVcmVtb3ZlX2FjdHVhbF9jb3N0X2lkGBIgASgJSABCCAoGY2hhbmdlIlYKEVJvdXRpbmdUYWJsZURlbHRhEhQKDGZyb21fdmVyc2lvbhgBIAEoBBIrCgdjaGFuZ2VzGAIgAygLMhoubGxtZ2F0ZXdheS52MS5UYWJsZUNoYW5nZSpfCgxCdWRnZXRBY3Rpb24SHQoZQlVER0VUX0FDVElPTl9VTlNQRUNJRklFRBAAEhcKE0JVREdFVF9BQ1RJT05fQkxPQ0sQARIXChNCVURHRVRfQUNUSU9OX0FMRVJUEAIqcgoHUGlpTW9kZRIYChRQSUlfTU9ERV9VTlNQRUNJRklFRBAAEhAKDFBJSV9NT0RFX09GRhABEhIKDlBJSV9NT0RFX0FVRElUEAISEwoPUElJX01PREVfUkVEQUNUEAMSEgoOUElJX01PREVfQkxPQ0sQBGIGcHJvdG8z", [file_google_protobuf_timestamp, file_llmgateway_v1_common]);
 
 /**
  * The compiled configuration a worker needs to serve traffic. It contains
@@ -57,6 +57,16 @@ export type RoutingTable = Message<"llmgateway.v1.RoutingTable"> & {
    * @generated from field: repeated llmgateway.v1.MembershipEntry memberships = 7;
    */
   memberships: MembershipEntry[];
+
+  /**
+   * @generated from field: repeated llmgateway.v1.PriceOverrideEntry price_overrides = 8;
+   */
+  priceOverrides: PriceOverrideEntry[];
+
+  /**
+   * @generated from field: repeated llmgateway.v1.ActualCostEntry actual_costs = 9;
+   */
+  actualCosts: ActualCostEntry[];
 };
 
 /**
@@ -65,6 +75,116 @@ export type RoutingTable = Message<"llmgateway.v1.RoutingTable"> & {
  */
 export const RoutingTableSchema: GenMessage<RoutingTable> = /*@__PURE__*/
   messageDesc(file_llmgateway_v1_routing_table, 0);
+
+/**
+ * An organization's price for a provider and upstream model, USD per million
+ * tokens; workers price requests with it instead of the built-in catalog from
+ * effective_from on.
+ *
+ * @generated from message llmgateway.v1.PriceOverrideEntry
+ */
+export type PriceOverrideEntry = Message<"llmgateway.v1.PriceOverrideEntry"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string org_id = 2;
+   */
+  orgId: string;
+
+  /**
+   * @generated from field: string provider = 3;
+   */
+  provider: string;
+
+  /**
+   * Upstream model name as sent to the provider.
+   *
+   * @generated from field: string model = 4;
+   */
+  model: string;
+
+  /**
+   * @generated from field: double input_per_million = 5;
+   */
+  inputPerMillion: number;
+
+  /**
+   * @generated from field: double output_per_million = 6;
+   */
+  outputPerMillion: number;
+
+  /**
+   * @generated from field: double cached_input_per_million = 7;
+   */
+  cachedInputPerMillion: number;
+
+  /**
+   * "YYYY-MM-DD" (UTC): before this date the catalog price applies.
+   *
+   * @generated from field: string effective_from = 8;
+   */
+  effectiveFrom: string;
+};
+
+/**
+ * Describes the message llmgateway.v1.PriceOverrideEntry.
+ * Use `create(PriceOverrideEntrySchema)` to create a new message.
+ */
+export const PriceOverrideEntrySchema: GenMessage<PriceOverrideEntry> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_routing_table, 1);
+
+/**
+ * Actual provider spend of an organization in one calendar month (UTC), from
+ * billing sync or CSV import: month-to-date for the current month and the
+ * total of the previous one. Workers export it as llm_gateway_actual_cost_usd.
+ *
+ * @generated from message llmgateway.v1.ActualCostEntry
+ */
+export type ActualCostEntry = Message<"llmgateway.v1.ActualCostEntry"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string org_id = 2;
+   */
+  orgId: string;
+
+  /**
+   * @generated from field: string provider = 3;
+   */
+  provider: string;
+
+  /**
+   * Empty: spend the billing report does not attribute to a credential.
+   *
+   * @generated from field: string credential_id = 4;
+   */
+  credentialId: string;
+
+  /**
+   * "YYYY-MM".
+   *
+   * @generated from field: string period = 5;
+   */
+  period: string;
+
+  /**
+   * @generated from field: double amount_usd = 6;
+   */
+  amountUsd: number;
+};
+
+/**
+ * Describes the message llmgateway.v1.ActualCostEntry.
+ * Use `create(ActualCostEntrySchema)` to create a new message.
+ */
+export const ActualCostEntrySchema: GenMessage<ActualCostEntry> = /*@__PURE__*/
+  messageDesc(file_llmgateway_v1_routing_table, 2);
 
 /**
  * A stored membership of an OIDC user, so workers accept the user's session
@@ -109,7 +229,7 @@ export type MembershipEntry = Message<"llmgateway.v1.MembershipEntry"> & {
  * Use `create(MembershipEntrySchema)` to create a new message.
  */
 export const MembershipEntrySchema: GenMessage<MembershipEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 1);
+  messageDesc(file_llmgateway_v1_routing_table, 3);
 
 /**
  * What the worker enforces for an organization or one of its keys. Zero
@@ -174,7 +294,7 @@ export type Policy = Message<"llmgateway.v1.Policy"> & {
  * Use `create(PolicySchema)` to create a new message.
  */
 export const PolicySchema: GenMessage<Policy> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 2);
+  messageDesc(file_llmgateway_v1_routing_table, 4);
 
 /**
  * @generated from message llmgateway.v1.PolicyEntry
@@ -208,7 +328,7 @@ export type PolicyEntry = Message<"llmgateway.v1.PolicyEntry"> & {
  * Use `create(PolicyEntrySchema)` to create a new message.
  */
 export const PolicyEntrySchema: GenMessage<PolicyEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 3);
+  messageDesc(file_llmgateway_v1_routing_table, 5);
 
 /**
  * A metrics scrape token as workers see it: only its SHA-256.
@@ -239,7 +359,7 @@ export type MetricsTokenEntry = Message<"llmgateway.v1.MetricsTokenEntry"> & {
  * Use `create(MetricsTokenEntrySchema)` to create a new message.
  */
 export const MetricsTokenEntrySchema: GenMessage<MetricsTokenEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 4);
+  messageDesc(file_llmgateway_v1_routing_table, 6);
 
 /**
  * @generated from message llmgateway.v1.OrganizationEntry
@@ -268,7 +388,7 @@ export type OrganizationEntry = Message<"llmgateway.v1.OrganizationEntry"> & {
  * Use `create(OrganizationEntrySchema)` to create a new message.
  */
 export const OrganizationEntrySchema: GenMessage<OrganizationEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 5);
+  messageDesc(file_llmgateway_v1_routing_table, 7);
 
 /**
  * A gateway API key as the worker sees it: only the SHA-256 of the key.
@@ -316,7 +436,7 @@ export type ApiKeyEntry = Message<"llmgateway.v1.ApiKeyEntry"> & {
  * Use `create(ApiKeyEntrySchema)` to create a new message.
  */
 export const ApiKeyEntrySchema: GenMessage<ApiKeyEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 6);
+  messageDesc(file_llmgateway_v1_routing_table, 8);
 
 /**
  * @generated from message llmgateway.v1.CredentialEntry
@@ -379,7 +499,7 @@ export type CredentialEntry = Message<"llmgateway.v1.CredentialEntry"> & {
  * Use `create(CredentialEntrySchema)` to create a new message.
  */
 export const CredentialEntrySchema: GenMessage<CredentialEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 7);
+  messageDesc(file_llmgateway_v1_routing_table, 9);
 
 /**
  * A public model name and the targets that serve it.
@@ -422,7 +542,7 @@ export type RouteEntry = Message<"llmgateway.v1.RouteEntry"> & {
  * Use `create(RouteEntrySchema)` to create a new message.
  */
 export const RouteEntrySchema: GenMessage<RouteEntry> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 8);
+  messageDesc(file_llmgateway_v1_routing_table, 10);
 
 /**
  * One step of a route's fallback chain: weighted targets and the error
@@ -449,7 +569,7 @@ export type FallbackStep = Message<"llmgateway.v1.FallbackStep"> & {
  * Use `create(FallbackStepSchema)` to create a new message.
  */
 export const FallbackStepSchema: GenMessage<FallbackStep> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 9);
+  messageDesc(file_llmgateway_v1_routing_table, 11);
 
 /**
  * @generated from message llmgateway.v1.RouteTarget
@@ -480,7 +600,7 @@ export type RouteTarget = Message<"llmgateway.v1.RouteTarget"> & {
  * Use `create(RouteTargetSchema)` to create a new message.
  */
 export const RouteTargetSchema: GenMessage<RouteTarget> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 10);
+  messageDesc(file_llmgateway_v1_routing_table, 12);
 
 /**
  * One entity changed since the previous version: an upsert carries the whole
@@ -576,6 +696,30 @@ export type TableChange = Message<"llmgateway.v1.TableChange"> & {
      */
     value: string;
     case: "removeMembershipId";
+  } | {
+    /**
+     * @generated from field: llmgateway.v1.PriceOverrideEntry upsert_price_override = 15;
+     */
+    value: PriceOverrideEntry;
+    case: "upsertPriceOverride";
+  } | {
+    /**
+     * @generated from field: string remove_price_override_id = 16;
+     */
+    value: string;
+    case: "removePriceOverrideId";
+  } | {
+    /**
+     * @generated from field: llmgateway.v1.ActualCostEntry upsert_actual_cost = 17;
+     */
+    value: ActualCostEntry;
+    case: "upsertActualCost";
+  } | {
+    /**
+     * @generated from field: string remove_actual_cost_id = 18;
+     */
+    value: string;
+    case: "removeActualCostId";
   } | { case: undefined; value?: undefined };
 };
 
@@ -584,7 +728,7 @@ export type TableChange = Message<"llmgateway.v1.TableChange"> & {
  * Use `create(TableChangeSchema)` to create a new message.
  */
 export const TableChangeSchema: GenMessage<TableChange> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 11);
+  messageDesc(file_llmgateway_v1_routing_table, 13);
 
 /**
  * Changes that take a table from from_version to the version of the message
@@ -609,7 +753,7 @@ export type RoutingTableDelta = Message<"llmgateway.v1.RoutingTableDelta"> & {
  * Use `create(RoutingTableDeltaSchema)` to create a new message.
  */
 export const RoutingTableDeltaSchema: GenMessage<RoutingTableDelta> = /*@__PURE__*/
-  messageDesc(file_llmgateway_v1_routing_table, 12);
+  messageDesc(file_llmgateway_v1_routing_table, 14);
 
 /**
  * @generated from enum llmgateway.v1.BudgetAction
