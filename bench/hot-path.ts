@@ -2,19 +2,27 @@
  * The worker's request path under load, against the instant mock, with the
  * direct-to-mock baseline in the same run:
  *
- *   DATABASE_URL=postgres://… node dist/bench/hot-path.js [--dist DIR] [--seconds 10]
+ *   DATABASE_URL=postgres://… node dist/bench/hot-path.js [--dist DIR] [--seconds 10] [--rounds 1]
+ *     [--variant NAME[:KEY=VALUE[,KEY=VALUE…]]]…
  *
  * Starts the mock provider, a control plane (on a fresh database of the
- * server DATABASE_URL names) and one worker as separate processes from DIR
- * (default: this checkout's dist/, so an older build can be measured the same
- * way; the mock always comes from this checkout), seeds a route, then runs wrk (Debian package) with 32 connections for
- * throughput and with 1 connection for latency, each against the mock
- * directly and through the worker. Writes bench/results/hot-path-<timestamp>.json.
+ * server DATABASE_URL names) and one worker per variant as separate processes
+ * from DIR (default: this checkout's dist/, so an older build can be measured
+ * the same way; the mock always comes from this checkout), seeds a route, then
+ * runs wrk (Debian package) with 32 connections for throughput and with 1
+ * connection for latency, each against the mock directly and through every
+ * worker, one after the other. A variant is a worker with extra environment,
+ * e.g. `--variant metrics-on --variant metrics-off:LLM_GATEWAY_METRICS=off`
+ * measures the request metrics' cost side by side; without `--variant` there
+ * is one worker named "gateway". With `--rounds N` every measurement is
+ * repeated N times in turn (mock, variant 1, variant 2, …, then again) and the
+ * median of each figure reported, so slow drift of the machine hits every
+ * variant alike. Writes bench/results/hot-path-<timestamp>.json.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -29,6 +37,31 @@ const arg = (name: string, fallback: string) => {
 };
 const DIST = resolve(arg("dist", join(projectRoot(), "dist")));
 const SECONDS = Number(arg("seconds", "10"));
+const ROUNDS = Number(arg("rounds", "1"));
+
+/** `--variant NAME[:KEY=VALUE,…]`, repeatable: one worker each, with that extra environment. */
+interface Variant {
+  name: string;
+  env: Record<string, string>;
+}
+function parseVariant(spec: string): Variant {
+  const colon = spec.indexOf(":");
+  const name = colon === -1 ? spec : spec.slice(0, colon);
+  const env: Record<string, string> = {};
+  for (const pair of colon === -1 ? [] : spec.slice(colon + 1).split(",")) {
+    const eq = pair.indexOf("=");
+    if (eq < 1) throw new Error(`--variant ${spec}: expected NAME:KEY=VALUE[,KEY=VALUE]`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (!/^[\w.-]+$/.test(name) || name === "mock") throw new Error(`--variant ${spec}: bad name "${name}"`);
+  return { name, env };
+}
+const variantSpecs = process.argv.flatMap((a, i) => (a === "--variant" ? [process.argv[i + 1] ?? ""] : []));
+const VARIANTS: Variant[] = variantSpecs.length
+  ? variantSpecs.map(parseVariant)
+  : [{ name: "gateway", env: {} }];
+if (new Set(VARIANTS.map((v) => v.name)).size !== VARIANTS.length)
+  throw new Error("--variant names must differ");
 const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl) throw new Error("DATABASE_URL (a PostgreSQL server) is required");
 
@@ -116,15 +149,19 @@ try {
     },
     "control plane listening",
   );
-  const workerUrl = await start(
-    ["worker"],
-    {
-      LLM_GATEWAY_CONTROL_PLANE_URL: cpUrl,
-      LLM_GATEWAY_WORKER_TOKEN: workerToken,
-      LLM_GATEWAY_WORKER_PORT: "0",
-    },
-    "worker listening",
-  );
+  const workerUrls: Record<string, string> = {};
+  for (const v of VARIANTS) {
+    workerUrls[v.name] = await start(
+      ["worker"],
+      {
+        LLM_GATEWAY_CONTROL_PLANE_URL: cpUrl,
+        LLM_GATEWAY_WORKER_TOKEN: workerToken,
+        LLM_GATEWAY_WORKER_PORT: "0",
+        ...v.env,
+      },
+      "worker listening",
+    );
+  }
   const key = await seedRoute(cpUrl, adminKey, {
     slug: "bench",
     secret,
@@ -145,14 +182,54 @@ try {
   const gwScript = join(dir, ".wrk-gateway.lua");
   await writeFile(mockScript, lua(secret));
   await writeFile(gwScript, lua(key.apiKey));
-  const mockChat = `${mockUrl}/chat/completions`;
-  const gwChat = `${workerUrl}/v1/chat/completions`;
-
-  await wrk(gwChat, 32, gwScript, 3); // warm-up
-  const results = {
-    throughput32: { mock: await wrk(mockChat, 32, mockScript), gateway: await wrk(gwChat, 32, gwScript) },
-    latency1: { mock: await wrk(mockChat, 1, mockScript), gateway: await wrk(gwChat, 1, gwScript) },
+  const urls: Record<string, { url: string; script: string }> = {
+    mock: { url: `${mockUrl}/chat/completions`, script: mockScript },
   };
+  for (const v of VARIANTS)
+    urls[v.name] = { url: `${workerUrls[v.name]}/v1/chat/completions`, script: gwScript };
+
+  for (const v of VARIANTS) await wrk(urls[v.name]?.url ?? "", 32, gwScript, 3); // warm-up
+  const rounds: Array<Record<"throughput32" | "latency1", Record<string, WrkResult>>> = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const round = {
+      throughput32: {} as Record<string, WrkResult>,
+      latency1: {} as Record<string, WrkResult>,
+    };
+    for (const [mode, connections] of [
+      ["throughput32", 32],
+      ["latency1", 1],
+    ] as const) {
+      for (const [name, target] of Object.entries(urls)) {
+        round[mode][name] = await wrk(target.url, connections, target.script);
+      }
+    }
+    rounds.push(round);
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+  const summary = (mode: "throughput32" | "latency1") =>
+    Object.fromEntries(
+      Object.keys(urls).map((name) => {
+        const runs = rounds.map((r) => r[mode][name] as WrkResult);
+        const field = (f: keyof WrkResult) => median(runs.map((x) => x[f]));
+        return [
+          name,
+          {
+            requestsPerSecond: field("requestsPerSecond"),
+            p50Ms: field("p50Ms"),
+            p99Ms: field("p99Ms"),
+            non2xx: runs.reduce((n, x) => n + x.non2xx, 0),
+          },
+        ];
+      }),
+    ) as Record<string, WrkResult>;
+  const results = { throughput32: summary("throughput32"), latency1: summary("latency1") };
+  const mock = results.latency1.mock as WrkResult;
+  const addedLatencyMs = Object.fromEntries(
+    VARIANTS.map((v) => {
+      const gw = results.latency1[v.name] as WrkResult;
+      return [v.name, { p50: gw.p50Ms - mock.p50Ms, p99: gw.p99Ms - mock.p99Ms }];
+    }),
+  );
   const out = {
     benchmark: "hot-path",
     date: new Date().toISOString(),
@@ -162,13 +239,15 @@ try {
       cpu: cpus()[0]?.model,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
+      /** 1, 5 and 15 minute load averages at the end: other work on the machine skews the figures. */
+      loadAverage: loadavg(),
     },
     seconds: SECONDS,
+    variants: VARIANTS,
+    rounds: ROUNDS,
     results,
-    addedLatencyMs: {
-      p50: results.latency1.gateway.p50Ms - results.latency1.mock.p50Ms,
-      p99: results.latency1.gateway.p99Ms - results.latency1.mock.p99Ms,
-    },
+    addedLatencyMs,
+    ...(ROUNDS > 1 ? { eachRound: rounds } : {}),
   };
   const file = join(dir, `hot-path-${out.date.replaceAll(":", "-").replace(".", "-")}.json`);
   await writeFile(file, `${JSON.stringify(out, null, 2)}\n`);

@@ -53,7 +53,11 @@ export function combineObservers(observers: readonly RequestObserver[]): Request
         },
         attempt: (x, target) => {
           const attempts = traces.map((t) => t.attempt(x, target));
-          return { end: (r) => attempts.forEach((t) => t.end(r)) };
+          return {
+            end: (r) => {
+              for (const t of attempts) t.end(r);
+            },
+          };
         },
         committed: (x) => {
           for (const t of traces) t.committed(x);
