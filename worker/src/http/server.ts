@@ -1,5 +1,10 @@
+import { readFileSync, type Stats, unwatchFile, watchFile } from "node:fs";
 import http from "node:http";
+import https from "node:https";
+import { createSecureContext } from "node:tls";
+import { ConfigError } from "../../../lib/src/env.js";
 import type { Logger } from "../../../lib/src/logger.js";
+import type { WorkerTlsConfig } from "../config.js";
 import { createChatHandler } from "../handlers/chat-completions.js";
 import type { GatewayDeps } from "../handlers/common.js";
 import { createEmbeddingsHandler } from "../handlers/embeddings.js";
@@ -18,10 +23,12 @@ export interface WorkerServerDeps extends GatewayDeps {
   isDraining(): boolean;
   /** False while draining or before the first routing table. */
   isReady(): boolean;
+  /** Serve HTTPS with these PEM files (reloaded on SIGHUP and on change); undefined: plain HTTP. */
+  tls?: WorkerTlsConfig | undefined;
 }
 
 export interface WorkerServer {
-  server: http.Server;
+  server: http.Server | https.Server;
   /** Requests being served right now (streams included). */
   readonly active: number;
   /** Resolves when no request is in flight. */
@@ -65,7 +72,7 @@ export function createWorkerServer(deps: WorkerServerDeps): WorkerServer {
   const wrongMethod = (res: http.ServerResponse, pathname: string, allow: string) =>
     sendError(res, new GatewayError("method_not_allowed", `use ${allow} for ${pathname}`), { allow });
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const pathname = q === -1 ? url : url.slice(0, q);
@@ -103,7 +110,8 @@ export function createWorkerServer(deps: WorkerServerDeps): WorkerServer {
       return;
     }
     sendError(res, new GatewayError("not_found", `Unknown request URL: ${req.method} ${pathname}.`));
-  });
+  };
+  const server = deps.tls ? createTlsServer(deps.tls, handle, deps.log) : http.createServer(handle);
   // Envoy keeps upstream connections open: stay open longer than its idle timeout.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -118,4 +126,77 @@ export function createWorkerServer(deps: WorkerServerDeps): WorkerServer {
       return active === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
     },
   };
+}
+
+/** How often the certificate and key files are stat()ed for a change (two stats: cheap). */
+const TLS_POLL_MS = 2000;
+
+/**
+ * Reads the PEM pair and checks it parses and matches. Anything wrong is a
+ * ConfigError naming the variable, so a worker with a bad pair refuses to start.
+ */
+function readTlsPair(tls: WorkerTlsConfig): { cert: Buffer; key: Buffer } {
+  const load = (variable: string, file: string, part: "cert" | "key"): Buffer => {
+    let pem: Buffer;
+    try {
+      pem = readFileSync(file);
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new ConfigError(`${variable}: cannot read "${file}" (${reason})`);
+    }
+    try {
+      createSecureContext({ [part]: pem });
+    } catch (err) {
+      throw new ConfigError(`${variable}: "${file}" is not a PEM ${part} (${(err as Error).message})`);
+    }
+    return pem;
+  };
+  const pair = {
+    cert: load("LLM_GATEWAY_TLS_CERT_FILE", tls.certFile, "cert"),
+    key: load("LLM_GATEWAY_TLS_KEY_FILE", tls.keyFile, "key"),
+  };
+  try {
+    createSecureContext(pair);
+  } catch (err) {
+    throw new ConfigError(
+      `LLM_GATEWAY_TLS_KEY_FILE does not match the certificate in LLM_GATEWAY_TLS_CERT_FILE (${(err as Error).message})`,
+    );
+  }
+  return pair;
+}
+
+/**
+ * An HTTPS server with the worker's request handler. The pair is read again on
+ * SIGHUP and when either file's stat changes (Kubernetes swaps a Secret volume's
+ * symlink, which a stat of the path sees); a pair that fails to load is logged
+ * and the previous one kept, so a half-written renewal never takes TLS down.
+ */
+function createTlsServer(tls: WorkerTlsConfig, handle: http.RequestListener, log: Logger): https.Server {
+  const server = https.createServer(readTlsPair(tls), handle);
+  const reload = (reason: string) => {
+    try {
+      server.setSecureContext(readTlsPair(tls));
+      log.info({ reason }, "TLS certificate reloaded");
+    } catch (err) {
+      log.warn(
+        { reason, error: (err as Error).message },
+        "TLS certificate reload failed; keeping the previous one",
+      );
+    }
+  };
+  const onHangup = () => reload("SIGHUP");
+  const onChange = (now: Stats, before: Stats) => {
+    if (now.mtimeMs !== before.mtimeMs || now.ino !== before.ino || now.size !== before.size) {
+      reload("file changed");
+    }
+  };
+  process.on("SIGHUP", onHangup);
+  for (const file of [tls.certFile, tls.keyFile]) {
+    watchFile(file, { interval: TLS_POLL_MS, persistent: false }, onChange);
+  }
+  server.once("close", () => {
+    process.off("SIGHUP", onHangup);
+    for (const file of [tls.certFile, tls.keyFile]) unwatchFile(file, onChange);
+  });
+  return server;
 }
