@@ -16,7 +16,10 @@ let gw: TestGateway;
 let seq = 0;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ secrets: 40, workerEnv: { LLM_GATEWAY_SSE_PING_MS: "150" } });
+  gw = await startTestGateway({
+    secrets: 40,
+    workerEnv: { LLM_GATEWAY_SSE_PING_MS: "150", LLM_GATEWAY_TRUST_REQUEST_ID: "true" },
+  });
 }, 60_000);
 
 afterAll(async () => {

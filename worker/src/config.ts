@@ -1,6 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { envChoice, envFloat, envHost, envInt, envOptional, envString, envUrl } from "../../lib/src/env.js";
+import {
+  ConfigError,
+  envChoice,
+  envFloat,
+  envHost,
+  envInt,
+  envOptional,
+  envString,
+  envUrl,
+} from "../../lib/src/env.js";
 import { type OidcConfig, oidcConfigFromEnv } from "../../lib/src/oidc.js";
 import type { HealthOptions } from "./routing/health.js";
 import type { RetryBudgetOptions } from "./routing/retry-budget.js";
@@ -51,6 +60,27 @@ export interface WorkerConfig {
   statusReportMs: number;
   metrics: MetricsConfig;
   tracing: TracingConfig;
+  /** TLS terminated by the worker itself; undefined: plain HTTP (TLS at a proxy such as Envoy, or none). */
+  tls: WorkerTlsConfig | undefined;
+  /**
+   * Take a well-formed incoming `x-request-id` as the request (and usage
+   * event) id. Only behind a proxy that replaces the client's header, such as
+   * the shipped Envoy config; off by default.
+   */
+  trustRequestId: boolean;
+}
+
+/**
+ * PEM files the worker serves HTTPS with (LLM_GATEWAY_TLS_CERT_FILE,
+ * LLM_GATEWAY_TLS_KEY_FILE). They are read when the server starts, again on
+ * SIGHUP and when either file changes (a renewed certificate, a rotated
+ * Kubernetes Secret).
+ */
+export interface WorkerTlsConfig {
+  /** Certificate chain, leaf first. */
+  certFile: string;
+  /** Private key of the leaf certificate. */
+  keyFile: string;
 }
 
 /** The request metrics on /metrics/ai-gateway and how many series they may grow to. */
@@ -110,6 +140,20 @@ function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   return `${base.replace(/\/+$/, "")}/v1/traces`;
 }
 
+/** Both TLS variables or neither: one alone is a mistake worth stopping for. */
+function tlsConfig(env: NodeJS.ProcessEnv): WorkerTlsConfig | undefined {
+  const certFile = envOptional(env, "LLM_GATEWAY_TLS_CERT_FILE");
+  const keyFile = envOptional(env, "LLM_GATEWAY_TLS_KEY_FILE");
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined) {
+    throw new ConfigError("LLM_GATEWAY_TLS_CERT_FILE is required when LLM_GATEWAY_TLS_KEY_FILE is set");
+  }
+  if (keyFile === undefined) {
+    throw new ConfigError("LLM_GATEWAY_TLS_KEY_FILE is required when LLM_GATEWAY_TLS_CERT_FILE is set");
+  }
+  return { certFile, keyFile };
+}
+
 /** Parses the worker's environment once; throws ConfigError naming the bad variable. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return {
@@ -145,5 +189,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       serviceName: envString(env, "OTEL_SERVICE_NAME", "llm-gateway-worker"),
       sampleRatio: envFloat(env, "LLM_GATEWAY_TRACE_SAMPLE_RATIO", 1, 0, 1),
     },
+    tls: tlsConfig(env),
+    trustRequestId: envChoice(env, "LLM_GATEWAY_TRUST_REQUEST_ID", ["false", "true"]) === "true",
   };
 }

@@ -8,7 +8,7 @@ import { createWorkerMetrics, type WorkerMetrics } from "./metrics/metrics.js";
 import { createRequestMetrics } from "./metrics/request-metrics.js";
 import { combineObservers } from "./observe/observer.js";
 import { createTracing } from "./observe/tracing.js";
-import { createCatalogPriceBook } from "./pricing/price-book.js";
+import { createPriceBook } from "./pricing/price-book.js";
 import { createRoutingEngine } from "./routing/engine.js";
 import { type CredentialHealth, createCredentialHealth } from "./routing/health.js";
 import { createEngineObserver } from "./routing/observer.js";
@@ -101,13 +101,15 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
       );
     },
     metrics: createMetricsHandler(table, metrics.registry),
-    prices: createCatalogPriceBook(),
+    prices: createPriceBook(table),
     observer: combineObservers([
       createRequestMetrics(metrics.registry, table, config.metrics),
       tracing.observer,
     ]),
+    trustRequestId: config.trustRequestId,
     isDraining: () => draining,
     isReady: () => !draining && table.version > 0,
+    tls: config.tls,
   });
   const status = startStatusReporter({
     controlPlaneUrl: config.controlPlaneUrl,
@@ -140,7 +142,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${config.host}:${port}`;
+  const url = `${config.tls ? "https" : "http"}://${config.host}:${port}`;
   log.info({ url, workerId: config.workerId }, "worker listening");
   return {
     url,

@@ -37,19 +37,30 @@ export interface Account {
   costUsd: number;
   /** Whole request as the gateway saw it, ms; set when the request ends. */
   durationMs: number;
+  /** The caller's W3C `traceparent` header, for tracing to continue its trace. */
+  readonly traceparent?: string;
 }
 
 const REQUEST_ID = /^[\w.:-]{8,128}$/;
 
-/** The client's x-request-id when well formed, else a new UUID. */
-export function requestIdOf(req: IncomingMessage): string {
+/**
+ * The request id, which is also the usage event's idempotency key: a new
+ * UUID, unless the worker trusts the incoming `x-request-id` (only behind a
+ * proxy that replaces the client's, as the shipped Envoy config does) and it
+ * is well formed. Trusting a client's id would let it reuse one and have
+ * its later usage dropped as a duplicate.
+ */
+export function requestIdOf(req: IncomingMessage, trustIncoming: boolean): string {
+  if (!trustIncoming) return randomUUID();
   const given = req.headers["x-request-id"];
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export function openAccount(req: IncomingMessage, requestType: string): Account {
+export function openAccount(req: IncomingMessage, requestType: string, trustRequestId = false): Account {
+  const traceparent = req.headers.traceparent;
   return {
-    requestId: requestIdOf(req),
+    ...(typeof traceparent === "string" ? { traceparent } : {}),
+    requestId: requestIdOf(req, trustRequestId),
     started: performance.now(),
     startedAt: Date.now(),
     requestType,

@@ -12,6 +12,8 @@ export interface LifecycleDeps {
   usage: UsageReporter;
   prices: PriceBook;
   observer: RequestObserver;
+  /** Take a well-formed incoming `x-request-id` as the request id (LLM_GATEWAY_TRUST_REQUEST_ID). */
+  trustRequestId?: boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface Lifecycle {
 }
 
 export function beginRequest(deps: LifecycleDeps, req: IncomingMessage, requestType: string): Lifecycle {
-  const a = openAccount(req, requestType);
+  const a = openAccount(req, requestType, deps.trustRequestId === true);
   const trace = deps.observer.start(a);
   let finished = false;
   return {
