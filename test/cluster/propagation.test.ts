@@ -20,6 +20,7 @@ import { seedRoute } from "../helpers/seed.js";
  * through A and B, so half the trials cross replicas through Redis.
  */
 const TRIALS = 50;
+const WARMUP = 4;
 const SECRET = `sk-prop-${randomBytes(8).toString("hex")}`;
 
 describeCluster("change propagation across replicas", (services) => {
@@ -105,13 +106,18 @@ describeCluster("change propagation across replicas", (services) => {
     );
     const samples: number[] = [];
     const rpc: number[] = [];
-    for (let trial = 0; trial < TRIALS; trial++) {
-      const via = clients[trial % 2] as (typeof clients)[number];
+    // The first cycles through each replica pay for cold code paths (JIT, first Redis publish, first
+    // PostgreSQL plans: up to ~500 ms on a loaded 2-core machine); they warm up and are not counted.
+    for (let trial = -WARMUP; trial < TRIALS; trial++) {
+      const via = clients[(trial + WARMUP) % 2] as (typeof clients)[number];
       const t0 = performance.now();
       await via.disableCredential({ orgId, id: credentialId, reason: `trial ${trial}` }, call);
-      rpc.push(performance.now() - t0);
+      const took = performance.now() - t0;
       const each = await Promise.all(pools.map((p) => until(p, 503, t0)));
-      samples.push(Math.max(...each));
+      if (trial >= 0) {
+        rpc.push(took);
+        samples.push(Math.max(...each));
+      }
       await via.enableCredential({ orgId, id: credentialId, reason: `trial ${trial}` }, call);
       await Promise.all(pools.map((p) => until(p, 200, performance.now())));
     }
