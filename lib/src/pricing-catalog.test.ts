@@ -108,4 +108,27 @@ describe("price catalog", () => {
     expect(mini && estimateCostPicos(mini, 1234, 567, 200)).toBe(510_300_000n);
     expect(mini && estimateCost(mini, 1234, 567, 200)).toBe(0.0005103);
   });
+
+  it("gives in doubles exactly what the picodollar integers give, large amounts included", () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const prices = [0.075, 0.15, 0.6, 1.25, 2.5, 10, 15, 75, 0.000123, 123.456789];
+    for (let i = 0; i < 20_000; i++) {
+      const price = {
+        inputPerMillion: prices[rand(prices.length)] as number,
+        outputPerMillion: prices[rand(prices.length)] as number,
+        cachedInputPerMillion: prices[rand(prices.length)] as number,
+      };
+      const scale = [10, 10_000, 10_000_000, 100_000_000_000][rand(4)] as number;
+      const prompt = rand(scale);
+      const cached = rand(prompt + 1);
+      const completion = rand(scale);
+      expect(estimateCost(price, prompt, completion, cached)).toBe(
+        Number(estimateCostPicos(price, prompt, completion, cached)) / 1e12,
+      );
+    }
+  });
 });

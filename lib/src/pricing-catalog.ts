@@ -325,5 +325,12 @@ export function estimateCost(
   completionTokens: number,
   cachedTokens: number,
 ): number {
+  // The same integers in doubles: every term is a non-negative integer, so while the sum is at most
+  // 2^53 - 1 every product and partial sum is exact too (a rounded one would push the sum past it).
+  const picos =
+    Math.max(0, Math.round(promptTokens - cachedTokens)) * Math.round(price.inputPerMillion * 1e6) +
+    Math.max(0, Math.round(cachedTokens)) * Math.round(price.cachedInputPerMillion * 1e6) +
+    Math.max(0, Math.round(completionTokens)) * Math.round(price.outputPerMillion * 1e6);
+  if (picos <= Number.MAX_SAFE_INTEGER) return picos / 1e12;
   return Number(estimateCostPicos(price, promptTokens, completionTokens, cachedTokens)) / 1e12;
 }

@@ -1,17 +1,13 @@
-import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Logger } from "../../../lib/src/logger.js";
 import {
   type OperationalEvent,
   type UsageEvent,
-  UsageEventSchema,
   WorkerService,
 } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
 import type { OperationalEvents } from "./operational-events.js";
 import { Ring } from "./ring.js";
-
-export type UsageInit = Parameters<typeof create<typeof UsageEventSchema>>[1];
 
 export interface UsageReporterOptions {
   controlPlaneUrl: string;
@@ -40,7 +36,8 @@ export interface UsageReporterOptions {
  * counted.
  */
 export interface UsageReporter {
-  record(event: UsageInit): void;
+  /** Buffers a complete event (built as a literal on the request path: `create()` costs ~8 µs). */
+  record(event: UsageEvent): void;
   readonly buffered: number;
   readonly dropped: number;
   /** Sends everything buffered now; resolves when done or failed (never rejects). */
@@ -133,7 +130,7 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
 
   return {
     record(event) {
-      if (buffer.push(create(UsageEventSchema, event)) !== undefined) drop(1);
+      if (buffer.push(event) !== undefined) drop(1);
       if (buffer.size >= batchSize && nextTryAt === 0) void flush();
     },
     get buffered() {
