@@ -22,7 +22,8 @@ export default defineConfig({
           name: "suite",
           include: ["**/*.test.ts"],
           exclude: [
-            "node_modules/**",
+            "**/node_modules/**",
+            "bench/scratch/**",
             "dist/**",
             "test/cluster/**",
             ...(secondDatabasePass ? databaseIndependent : []),

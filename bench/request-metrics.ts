@@ -19,15 +19,18 @@ import type { IncomingMessage } from "node:http";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { createLogger } from "../lib/src/logger.js";
 import { projectRoot } from "../lib/src/paths.js";
 import { ErrorClass } from "../proto/gen/llmgateway/v1/common_pb.js";
 import { credential } from "../test/helpers/worker-fixtures.js";
 import type { MetricsConfig } from "../worker/src/config.js";
-import { type Account, openAccount } from "../worker/src/handlers/account.js";
+import { type Account, closeAccount, openAccount } from "../worker/src/handlers/account.js";
 import { DURATION_BUCKETS, OVERHEAD_BUCKETS, TTFT_BUCKETS } from "../worker/src/metrics/labels.js";
 import { createRequestMetrics, type RequestMetricsTable } from "../worker/src/metrics/request-metrics.js";
 import { NO_OBSERVER, type RequestObserver } from "../worker/src/observe/observer.js";
+import { createCatalogPriceBook } from "../worker/src/pricing/price-book.js";
 import type { CompiledRoute, CompiledTarget } from "../worker/src/table/compile.js";
+import { createUsageReporter } from "../worker/src/usage/usage-reporter.js";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -197,6 +200,35 @@ const variants: Array<{ name: string; make: (r: Registry) => RequestObserver }> 
   { name: "reference: prom-client labels() children, cached", make: (r) => promClientChildren(r) },
 ];
 
+/**
+ * Usage accounting as lifecycle.finish does it, without the observer: the
+ * price estimate and the usage event built into the reporter's buffer. The
+ * reporter points at a closed port and never flushes during the loop (its
+ * delivery is asynchronous and batched, off the request path).
+ */
+function accountingLoop(list: Array<{ a: Account; status: number }>, n: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const { a, status } = list[i % list.length] as { a: Account; status: number };
+    const key = a.key;
+    const target = a.target;
+    if (key && target)
+      a.costUsd = prices.estimate(key.orgId, target.credential.provider.id, target.upstreamModel, a.usage, 0);
+    closeAccount(usage, a, status, CODE[status] ?? "", 1);
+  }
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+const prices = createCatalogPriceBook();
+const usage = createUsageReporter({
+  controlPlaneUrl: "http://127.0.0.1:9",
+  workerToken: "bench",
+  workerId: "bench",
+  log: createLogger("bench", "silent"),
+  maxBuffered: 100_000,
+  batchSize: Number.MAX_SAFE_INTEGER,
+  flushIntervalMs: 2 ** 30,
+});
+
 const list = accounts();
 const results = [];
 for (const v of variants) {
@@ -219,6 +251,22 @@ for (const v of variants) {
   console.log(
     `${v.name.padEnd(52)} ${median(rounds).toFixed(1).padStart(8)} ns/request  scrape ${scrapeMs.toFixed(2)} ms, ${series} samples`,
   );
+}
+
+{
+  accountingLoop(list, Math.min(ITERATIONS, 200_000)); // warm-up
+  const rounds: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) rounds.push(accountingLoop(list, ITERATIONS));
+  const name = "usage accounting: price estimate + usage event";
+  results.push({
+    variant: name,
+    nsPerRequest: Math.round(median(rounds) * 10) / 10,
+    rounds,
+    scrapeMs: 0,
+    series: 0,
+  });
+  console.log(`${name.padEnd(52)} ${median(rounds).toFixed(1).padStart(8)} ns/request`);
+  await usage.close(0);
 }
 
 const out = {
