@@ -1,0 +1,58 @@
+/** How long and how much each scenario of the harness runs: `full` (default) or `short` (~2 minutes). */
+
+export interface Profile {
+  name: "full" | "short";
+  /** closed loop (wrk) per target before measuring, at 32 connections */
+  warmupSeconds: number;
+  closedLoopConnections: number[];
+  closedLoopSeconds: number;
+  /** every closed-loop figure is the median of this many runs, the targets taking turns */
+  closedLoopRounds: number;
+  /** one request in flight: this many rounds of one request to each target in turn */
+  addedLatencyRounds: number;
+  /** fixed arrival rates (requests per second), each for `openLoopSeconds` per target */
+  openLoopRates: number[];
+  openLoopSeconds: number;
+  /** paced streams (`streamChunks` chunks `streamIntervalMs` apart): rounds × concurrent streams per target */
+  streamRounds: number;
+  streamConcurrency: number;
+  streamChunks: number;
+  streamIntervalMs: number;
+  /** streams held open at once for the memory figure */
+  openStreams: number;
+}
+
+const FULL: Profile = {
+  name: "full",
+  warmupSeconds: 3,
+  closedLoopConnections: [32, 256],
+  closedLoopSeconds: 10,
+  closedLoopRounds: 2,
+  addedLatencyRounds: 2000,
+  openLoopRates: [200, 1000],
+  openLoopSeconds: 10,
+  streamRounds: 5,
+  streamConcurrency: 8,
+  streamChunks: 64,
+  streamIntervalMs: 20,
+  openStreams: 1000,
+};
+
+const SHORT: Profile = {
+  ...FULL,
+  name: "short",
+  warmupSeconds: 1,
+  closedLoopSeconds: 3,
+  closedLoopRounds: 1,
+  addedLatencyRounds: 300,
+  openLoopRates: [200],
+  openLoopSeconds: 3,
+  streamRounds: 2,
+  streamConcurrency: 4,
+};
+
+export function profileNamed(name: string): Profile {
+  if (name === "full") return FULL;
+  if (name === "short") return SHORT;
+  throw new Error(`--profile must be "full" or "short", got "${name}"`);
+}

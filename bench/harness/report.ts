@@ -1,0 +1,127 @@
+/** The harness's results as one Markdown table: a row per figure, a column per target of the same run. */
+import type { Machine } from "../lib/machine.js";
+import type { AddedLatencyResult, OpenLoopResult } from "./open-loop.js";
+import type { ClosedLoopFigure, OpenStreamsFigure, PerTarget, StreamingFigure } from "./scenarios.js";
+import type { Role } from "./targets.js";
+
+export interface Results {
+  idleRssBytes: PerTarget<number | undefined>;
+  closedLoop: Record<string, PerTarget<ClosedLoopFigure>>;
+  oneInFlight: PerTarget<AddedLatencyResult>;
+  openLoop: Record<string, PerTarget<OpenLoopResult>>;
+  streaming: PerTarget<StreamingFigure>;
+  openStreams: PerTarget<OpenStreamsFigure>;
+  rssAfterBytes: PerTarget<number | undefined>;
+}
+
+export interface Column {
+  name: string;
+  role: Role;
+  /** why there are no figures */
+  unavailable?: string;
+}
+
+const ROLE: Record<Role, string> = {
+  baseline: "baseline",
+  "node-limit": "Node limit",
+  subject: "this gateway",
+  peer: "peer",
+};
+
+const fixed = (digits: number) => (x: number | undefined) =>
+  x === undefined || Number.isNaN(x)
+    ? "–"
+    : x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ms = fixed(2);
+const count = fixed(0);
+const mb = (x: number | undefined) => (x === undefined ? "–" : fixed(1)(x / 2 ** 20));
+const kb = (x: number | undefined) => (x === undefined ? "–" : fixed(1)(x / 1024));
+
+type Row = [label: string, cell: (name: string) => string];
+
+function rows(r: Results, baseline: string): Row[] {
+  const out: Row[] = [];
+  for (const [key, byTarget] of Object.entries(r.closedLoop)) {
+    const c = key.slice(1);
+    const base = byTarget[baseline]?.requestsPerSecond;
+    out.push(
+      [`closed loop c=${c}: req/s`, (n) => count(byTarget[n]?.requestsPerSecond)],
+      [
+        `closed loop c=${c}: % of baseline req/s`,
+        (n) => fixed(1)(base ? ((byTarget[n]?.requestsPerSecond ?? Number.NaN) / base) * 100 : undefined),
+      ],
+      [`closed loop c=${c}: p50 / p99 ms`, (n) => `${ms(byTarget[n]?.p50Ms)} / ${ms(byTarget[n]?.p99Ms)}`],
+      [
+        `closed loop c=${c}: non-2xx + socket errors`,
+        (n) => count(byTarget[n] ? byTarget[n].non2xx + byTarget[n].socketErrors : undefined),
+      ],
+    );
+  }
+  const one = r.oneInFlight;
+  out.push(
+    ["1 in flight: p50 / p99 ms", (n) => `${ms(one[n]?.latencyMs.p50)} / ${ms(one[n]?.latencyMs.p99)}`],
+    ["1 in flight: added ms (median of paired rounds)", (n) => ms(one[n]?.addedMedianMs)],
+    ["1 in flight: added p99 ms", (n) => ms(one[n]?.addedP99Ms)],
+  );
+  for (const [key, byTarget] of Object.entries(r.openLoop)) {
+    const rate = key.slice(4);
+    out.push(
+      [
+        `open loop ${rate}/s: p50 / p99 / p99.9 ms`,
+        (n) =>
+          `${ms(byTarget[n]?.latencyMs.p50)} / ${ms(byTarget[n]?.latencyMs.p99)} / ${ms(byTarget[n]?.latencyMs.p999)}`,
+      ],
+      [
+        `open loop ${rate}/s: achieved/s (failed)`,
+        (n) => {
+          const x = byTarget[n];
+          return x ? `${count(x.achievedPerSecond)} (${count(x.non2xx + x.errors + x.dropped)})` : "–";
+        },
+      ],
+    );
+  }
+  const s = r.streaming;
+  out.push(
+    ["stream: complete / streams", (n) => (s[n] ? `${s[n].complete} / ${s[n].streams}` : "–")],
+    ["stream: TTFT p50 / p99 ms", (n) => `${ms(s[n]?.ttftMs.p50)} / ${ms(s[n]?.ttftMs.p99)}`],
+    ["stream: added TTFT ms (p50)", (n) => ms(s[n]?.addedTtftMs)],
+    [
+      "stream: chunk gap p50 / p99 / max ms",
+      (n) => `${ms(s[n]?.gapMs.p50)} / ${ms(s[n]?.gapMs.p99)} / ${ms(s[n]?.gapMs.max)}`,
+    ],
+    ["RSS idle MB", (n) => mb(r.idleRssBytes[n])],
+    ["RSS peak under load (closed loop) MB", (n) => mb(peakUnderLoad(r, n))],
+    [
+      "RSS with open streams MB (open)",
+      (n) => (r.openStreams[n] ? `${mb(r.openStreams[n].measured)} (${r.openStreams[n].open})` : "–"),
+    ],
+    ["RSS per open stream KB (vs just before)", (n) => kb(r.openStreams[n]?.bytesPerStream)],
+    ["RSS at the end MB", (n) => mb(r.rssAfterBytes[n])],
+  );
+  return out;
+}
+
+export function peakUnderLoad(r: Results, name: string): number | undefined {
+  const peaks = Object.values(r.closedLoop).map((t) => t[name]?.peakRssBytes);
+  const known = peaks.filter((x) => x !== undefined);
+  return known.length ? Math.max(...known) : undefined;
+}
+
+/** The table, then a line per unavailable target and one describing the machine. */
+export function table(r: Results, columns: Column[], m: Machine, profile: string): string {
+  const baseline = columns.find((c) => c.role === "baseline")?.name ?? "mock";
+  const head = `| figure | ${columns.map((c) => `${c.name} (${ROLE[c.role]})`).join(" | ")} |`;
+  const rule = `|---|${columns.map(() => "---:").join("|")}|`;
+  const body = rows(r, baseline).map(
+    ([label, cell]) =>
+      `| ${label} | ${columns.map((c) => (c.unavailable ? "n/a" : cell(c.name))).join(" | ")} |`,
+  );
+  const notes = columns
+    .filter((c) => c.unavailable)
+    .map((c) => `- ${c.name}: not measured: ${c.unavailable}`);
+  const streamErrors = Object.entries(r.streaming)
+    .filter(([, f]) => f.firstError)
+    .map(([name, f]) => `- ${name} streaming: ${f.failed} failed, first error: ${f.firstError}`);
+  const machine = `Profile ${profile}; ${m.cpus} × ${m.cpu ?? "CPU"}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}, load average ${m.loadAverage.map((x) => x.toFixed(2)).join(" ")}.`;
+  return [head, rule, ...body, "", ...notes, ...streamErrors, machine].join("\n");
+}
