@@ -10,7 +10,7 @@ import {
 } from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
 import { WatchRoutingTableResponseSchema } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
 import { createRoutingTable } from "../table/routing-table.js";
-import { authenticate } from "./auth.js";
+import { authenticate, keyHash } from "./auth.js";
 import { GatewayError } from "./errors.js";
 
 const GOOD = "sk-gw-0123456789abcdef";
@@ -146,5 +146,13 @@ describe("authenticate on a real request", () => {
   ])("%s", async (_name, headers, status, body) => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { headers });
     expect([res.status, await res.text()]).toEqual([status, body]);
+  });
+});
+
+describe("keyHash", () => {
+  it("is the SHA-256 digest's bytes as a latin1 string, as the routing table indexes keys", () => {
+    for (const key of ["lgw_abc", "lgw_é→ünïcode", "", "x".repeat(10_000)]) {
+      expect(keyHash(key)).toBe(createHash("sha256").update(key).digest().toString("latin1"));
+    }
   });
 });

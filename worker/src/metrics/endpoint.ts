@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
+import { keyHash } from "../http/auth.js";
 import { GatewayError, sendError } from "../http/errors.js";
 import type { RoutingTable } from "../table/routing-table.js";
 
@@ -21,7 +21,7 @@ export function createMetricsHandler(table: RoutingTable, registry: Registry) {
     }
     const auth = req.headers.authorization ?? "";
     const token = /^bearer /i.test(auth) ? auth.slice(7).trim() : "";
-    const hash = createHash("sha256").update(token).digest().toString("latin1");
+    const hash = keyHash(token);
     if (!token || !table.isMetricsToken(hash)) {
       sendError(
         res,
