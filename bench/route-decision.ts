@@ -1,0 +1,648 @@
+/**
+ * The worker's per-request route decision at scale, in-process and without I/O
+ * (issue 8, target 5: ≤ 5 µs with 10,000 credentials and 100,000 keys):
+ *
+ *   node dist/bench/route-decision.js [--iterations 200000] [--rounds 5] [--warmup 100000]
+ *
+ * Builds a synthetic snapshot (1,000 organizations, each with 10 credentials
+ * over several providers, 100 API keys and 10 routes of 2-3 weighted targets
+ * plus a fallback step, a quarter with a second one), encodes it as the
+ * control plane sends it, then decodes and applies it through
+ * `RoutingTable.apply` as the worker does with a full table. Measures, as the
+ * median over the rounds of the mean ns per iteration, with the key and model
+ * of each iteration taken from a precomputed random sequence:
+ *
+ * 1. authentication: `presentedKey` + `authenticate` (SHA-256 of the bearer
+ *    token, `findKey`), and `authenticateRequest` itself (async, awaited);
+ * 2. `routeFor` (org, model);
+ * 3. the engine's choice: the engine exposes only `run()`, so it is called with
+ *    an attempt that resolves at once (awaited); its synchronous fast path
+ *    (`pickTarget` + `barredBy`) is reported beside it;
+ * 4. all three together (also over a hot set of 1,000 keys, for comparison).
+ *
+ * Also reports the build time and the heap used with the table loaded.
+ * Writes bench/results/route-decision-<timestamp>.json.
+ */
+
+import { randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { generateApiKey, hashApiKey } from "../lib/src/api-key.js";
+import { projectRoot } from "../lib/src/paths.js";
+import { ErrorClass } from "../proto/gen/llmgateway/v1/common_pb.js";
+import {
+  type ApiKeyEntry,
+  ApiKeyEntrySchema,
+  type CredentialEntry,
+  CredentialEntrySchema,
+  type OrganizationEntry,
+  OrganizationEntrySchema,
+  type RouteEntry,
+  RouteEntrySchema,
+  RoutingTableSchema,
+} from "../proto/gen/llmgateway/v1/routing_table_pb.js";
+import {
+  type WatchRoutingTableResponse,
+  WatchRoutingTableResponseSchema,
+} from "../proto/gen/llmgateway/v1/worker_service_pb.js";
+import { loadWorkerConfig } from "../worker/src/config.js";
+import { authenticateRequest, type GatewayDeps, routeFor } from "../worker/src/handlers/common.js";
+import { authenticate, presentedKey } from "../worker/src/http/auth.js";
+import {
+  type AttemptResult,
+  createRoutingEngine,
+  type EngineObserver,
+} from "../worker/src/routing/engine.js";
+import { createCredentialHealth } from "../worker/src/routing/health.js";
+import { createRetryBudget } from "../worker/src/routing/retry-budget.js";
+import {
+  type CompiledRoute,
+  type CompiledStep,
+  type CompiledTarget,
+  pickTarget,
+} from "../worker/src/table/compile.js";
+import { createRoutingTable, type KeyRecord, type RoutingTable } from "../worker/src/table/routing-table.js";
+import { machine, stampedName } from "./lib/machine.js";
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
+};
+const ITERATIONS = Number(arg("iterations", "200000"));
+const ROUNDS = Number(arg("rounds", "5"));
+const WARMUP = Number(arg("warmup", "100000"));
+const TARGET_NS = 5000;
+
+const ORGS = 1000;
+const CREDENTIALS_PER_ORG = 10;
+const KEYS_PER_ORG = 100;
+const ROUTES_PER_ORG = 10;
+/** Random (key, model) pairs the loops walk through, a power of two. */
+const SLOTS = 1 << 19;
+const MASK = SLOTS - 1;
+
+const loadAtStart = loadavg();
+
+// A forced collection before each heap reading (the bench runs without --expose-gc).
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+const heapUsedMiB = () => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+
+/** mulberry32: a seeded generator, so every run builds the same shape and walks the same sequence. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rng = seeded(8);
+const intBelow = (n: number) => Math.floor(rng() * n);
+
+/** Providers with a default base URL, and the upstream model a target of each sends. */
+const PROVIDERS = ["openai", "anthropic", "gemini", "mistral", "groq", "openrouter", "together", "deepseek"];
+/** Public model names; each organization routes 10 of them. */
+const MODELS = [
+  "gpt-4o",
+  "gpt-4o-mini",
+  "gpt-4.1",
+  "gpt-4.1-mini",
+  "o3",
+  "o4-mini",
+  "claude-sonnet-4",
+  "claude-haiku-4",
+  "claude-opus-4",
+  "gemini-2.5-pro",
+  "gemini-2.5-flash",
+  "mistral-large",
+  "llama-3.3-70b",
+  "deepseek-chat",
+  "deepseek-reasoner",
+  "qwen-2.5-72b",
+  "text-embedding-3-small",
+  "text-embedding-3-large",
+  "chat-default",
+  "chat-cheap",
+];
+const WEIGHTS = [
+  [1, 1],
+  [70, 30],
+  [80, 20],
+  [50, 30, 20],
+  [1, 1, 1],
+  [60, 30, 10],
+] as const;
+
+interface Synthetic {
+  organizations: OrganizationEntry[];
+  credentials: CredentialEntry[];
+  apiKeys: ApiKeyEntry[];
+  routes: RouteEntry[];
+  /** Bearer tokens in the order of apiKeys. */
+  tokens: string[];
+  /** Model names routed, per organization (index as in organizations). */
+  modelsByOrg: string[][];
+  /** Organization index of each key. */
+  orgOfKey: Int32Array;
+  targetsPerRoute: number[];
+  fallbackStepsPerRoute: number[];
+}
+
+/** Picks `n` distinct items of `from` not in `except`. */
+function distinct<T>(from: readonly T[], n: number, except: ReadonlySet<T> = new Set()): T[] {
+  const out: T[] = [];
+  while (out.length < n) {
+    const x = from[intBelow(from.length)] as T;
+    if (!except.has(x) && !out.includes(x)) out.push(x);
+  }
+  return out;
+}
+
+function synthesize(): Synthetic {
+  const s: Synthetic = {
+    organizations: [],
+    credentials: [],
+    apiKeys: [],
+    routes: [],
+    tokens: [],
+    modelsByOrg: [],
+    orgOfKey: new Int32Array(ORGS * KEYS_PER_ORG),
+    targetsPerRoute: [0, 0, 0, 0],
+    fallbackStepsPerRoute: [0, 0, 0],
+  };
+  const now = Date.now();
+  for (let o = 0; o < ORGS; o++) {
+    const orgId = randomUUID();
+    s.organizations.push(create(OrganizationEntrySchema, { id: orgId, slug: `org-${o}`, disabled: false }));
+    const credentialIds: string[] = [];
+    for (let c = 0; c < CREDENTIALS_PER_ORG; c++) {
+      const id = randomUUID();
+      credentialIds.push(id);
+      const provider = PROVIDERS[(o + c) % PROVIDERS.length] as string;
+      s.credentials.push(
+        create(CredentialEntrySchema, {
+          id,
+          orgId,
+          provider,
+          name: `${provider}-${c}`,
+          secret: `sk-${id}`,
+          weight: c % 4 === 0 ? 2 : 1,
+          enabled: true,
+        }),
+      );
+    }
+    for (let k = 0; k < KEYS_PER_ORG; k++) {
+      const token = generateApiKey();
+      s.orgOfKey[s.tokens.length] = o;
+      s.tokens.push(token);
+      s.apiKeys.push(
+        create(ApiKeyEntrySchema, {
+          id: randomUUID(),
+          orgId,
+          keyHash: hashApiKey(token),
+          userId: k % 3 === 0 ? "" : `user-${o}-${k}`,
+          // One key in ten expires (in a year), the others never do.
+          ...(k % 10 === 0 ? { expiresAt: timestampFromMs(now + 365 * 86_400_000) } : {}),
+        }),
+      );
+    }
+    const models = distinct(MODELS, ROUTES_PER_ORG);
+    s.modelsByOrg.push(models);
+    for (const model of models) {
+      const weights = WEIGHTS[intBelow(WEIGHTS.length)] as readonly number[];
+      const primary = distinct(credentialIds, weights.length);
+      const target = (credentialId: string, weight: number) => ({
+        credentialId,
+        // Non-OpenAI providers get a provider-side model name.
+        upstreamModel: credentialIds.indexOf(credentialId) % 2 === 0 ? "" : `${model}-upstream`,
+        weight,
+      });
+      const fallback = distinct(credentialIds, 1 + intBelow(2), new Set(primary));
+      const fallbacks = [
+        {
+          targets: fallback.map((id) => target(id, 1)),
+          triggers: [
+            ErrorClass.UNAVAILABLE,
+            ErrorClass.RATE_LIMITED,
+            ErrorClass.TIMEOUT,
+            ErrorClass.QUOTA_EXHAUSTED,
+          ],
+        },
+      ];
+      if (rng() < 0.25) {
+        const last = distinct(credentialIds, 1, new Set([...primary, ...fallback]));
+        fallbacks.push({ targets: last.map((id) => target(id, 1)), triggers: [ErrorClass.UNAVAILABLE] });
+      }
+      s.targetsPerRoute[weights.length] = (s.targetsPerRoute[weights.length] ?? 0) + 1;
+      s.fallbackStepsPerRoute[fallbacks.length] = (s.fallbackStepsPerRoute[fallbacks.length] ?? 0) + 1;
+      s.routes.push(
+        create(RouteEntrySchema, {
+          id: randomUUID(),
+          orgId,
+          model,
+          targets: primary.map((id, i) => target(id, weights[i] as number)),
+          fallbacks,
+        }),
+      );
+    }
+  }
+  return s;
+}
+
+// ---- build ----------------------------------------------------------------
+
+/**
+ * The snapshot as the control plane sends it. Built and encoded inside a
+ * function, so no temporary outlives it (an interpreted top-level frame keeps
+ * its registers alive, which would count the messages in the heap figures).
+ */
+function encodeSnapshot(): { bytes: Uint8Array; synthesizeMs: number; encodeMs: number; rest: Synthetic } {
+  let t = performance.now();
+  const s = synthesize();
+  const synthesizeMs = performance.now() - t;
+  t = performance.now();
+  const bytes = toBinary(
+    WatchRoutingTableResponseSchema,
+    create(WatchRoutingTableResponseSchema, {
+      version: 1n,
+      payload: {
+        case: "snapshot",
+        value: create(RoutingTableSchema, {
+          organizations: s.organizations,
+          credentials: s.credentials,
+          apiKeys: s.apiKeys,
+          routes: s.routes,
+        }),
+      },
+    }),
+  );
+  const encodeMs = performance.now() - t;
+  // Only what the loops need survives: the tokens and the models per organization.
+  return {
+    bytes,
+    synthesizeMs,
+    encodeMs,
+    rest: { ...s, organizations: [], credentials: [], apiKeys: [], routes: [] },
+  };
+}
+
+/** What the worker does with a full table from WatchRoutingTable: decode (Connect), then apply. */
+function loadSnapshot(
+  table: RoutingTable,
+  bytes: Uint8Array,
+): { decodeMs: number; applyMs: number; heapWithMessageMiB: number } {
+  let t = performance.now();
+  const message: WatchRoutingTableResponse = fromBinary(WatchRoutingTableResponseSchema, bytes);
+  const decodeMs = performance.now() - t;
+  t = performance.now();
+  table.apply(message);
+  const applyMs = performance.now() - t;
+  const heapWithMessageMiB = heapUsedMiB();
+  // Reading the message after the measurement keeps it live through it.
+  return { decodeMs, applyMs, heapWithMessageMiB: message.version > 0n ? heapWithMessageMiB : 0 };
+}
+
+const heapBaseline = heapUsedMiB();
+const snapshot = encodeSnapshot();
+const { synthesizeMs, encodeMs } = snapshot;
+const snapshotBytes = snapshot.bytes.length;
+const { tokens, modelsByOrg, orgOfKey, targetsPerRoute, fallbackStepsPerRoute } = snapshot.rest;
+const heapBeforeApply = heapUsedMiB();
+const table = createRoutingTable();
+const { decodeMs, applyMs, heapWithMessageMiB } = loadSnapshot(table, snapshot.bytes);
+snapshot.bytes = new Uint8Array(0);
+const heapAfterApply = heapUsedMiB();
+const stats = table.stats();
+if (stats.keys !== ORGS * KEYS_PER_ORG || stats.credentials !== ORGS * CREDENTIALS_PER_ORG) {
+  throw new Error(`unexpected table: ${JSON.stringify(stats)}`);
+}
+
+const build = {
+  synthesizeMs: Math.round(synthesizeMs),
+  encodeMs: Math.round(encodeMs),
+  snapshotBytes,
+  decodeMs: Math.round(decodeMs),
+  applyMs: Math.round(applyMs),
+  decodeAndApplyMs: Math.round(decodeMs + applyMs),
+};
+const heap = {
+  baselineMiB: round1(heapBaseline),
+  /** Tokens and model lists the bench keeps, before the table exists. */
+  beforeApplyMiB: round1(heapBeforeApply),
+  /** Right after apply, the decoded message still referenced (forced GC). */
+  withDecodedMessageMiB: round1(heapWithMessageMiB),
+  /** After apply, message dropped, forced GC: the table plus what the bench keeps. */
+  afterApplyMiB: round1(heapAfterApply),
+  /** What the loaded table itself holds (afterApply − beforeApply). */
+  tableMiB: round1(heapAfterApply - heapBeforeApply),
+  rssMiB: round1(process.memoryUsage().rss / 2 ** 20),
+};
+console.log(
+  `table: ${stats.organizations} organizations, ${stats.credentials} credentials, ${stats.keys} keys, ${stats.routes} routes`,
+);
+console.log(
+  `build: snapshot ${(snapshotBytes / 2 ** 20).toFixed(1)} MiB, decode ${build.decodeMs} ms + apply ${build.applyMs} ms = ${build.decodeAndApplyMs} ms`,
+);
+console.log(
+  `heap used: ${heap.baselineMiB} MiB before, ${heap.afterApplyMiB} MiB with the table (table ≈ ${heap.tableMiB} MiB), rss ${heap.rssMiB} MiB`,
+);
+
+// ---- what the worker holds ------------------------------------------------
+
+const config = loadWorkerConfig({ LLM_GATEWAY_WORKER_TOKEN: "bench" });
+const health = createCredentialHealth(config.routing.health);
+const noop = () => {};
+const observer: EngineObserver = { attemptFailed: noop, fallback: noop, retry: noop, budgetExhausted: noop };
+const engine = createRoutingEngine({
+  ...config.routing,
+  health,
+  budget: createRetryBudget(config.routing.budget),
+  observer,
+});
+const deps = { table, sessions: undefined } as unknown as GatewayDeps;
+const signal = new AbortController().signal;
+const deadline = Date.now() + config.routing.requestTimeoutMs;
+const served: AttemptResult<number> = { ok: true, value: 1 };
+const servedPromise = Promise.resolve(served);
+const attempt = (_target: CompiledTarget) => servedPromise;
+
+// One credential in ten has a health entry (one recent timeout, circuit still closed).
+{
+  const seen = new Set<string>();
+  let n = 0;
+  for (let k = 0; k < tokens.length; k += KEYS_PER_ORG) {
+    const key = table.findKey(hashApiKey(tokens[k] as string).toString("latin1")) as KeyRecord;
+    for (const model of modelsByOrg[orgOfKey[k] as number] ?? []) {
+      for (const step of table.findRoute(key.orgId, model)?.steps ?? []) {
+        for (const target of step.targets) {
+          if (seen.has(target.credential.id)) continue;
+          seen.add(target.credential.id);
+          if (n++ % 10 === 0) health.failure(target.credential, ErrorClass.TIMEOUT, undefined, Date.now());
+        }
+      }
+    }
+  }
+}
+
+// ---- the random sequence --------------------------------------------------
+
+const reqOf = tokens.map((token) => ({ headers: { authorization: `Bearer ${token}` } }) as IncomingMessage);
+const hashOf = tokens.map((token) => hashApiKey(token).toString("latin1"));
+const recordOf = hashOf.map((h) => table.findKey(h) as KeyRecord);
+const slotReq: IncomingMessage[] = [];
+const slotToken: string[] = [];
+const slotHash: string[] = [];
+const slotKey: KeyRecord[] = [];
+const slotModel: string[] = [];
+const slotRoute: CompiledRoute[] = [];
+for (let i = 0; i < SLOTS; i++) {
+  const k = intBelow(tokens.length);
+  const models = modelsByOrg[orgOfKey[k] as number] as string[];
+  const model = models[intBelow(models.length)] as string;
+  const key = recordOf[k] as KeyRecord;
+  slotReq.push(reqOf[k] as IncomingMessage);
+  slotToken.push(tokens[k] as string);
+  slotHash.push(hashOf[k] as string);
+  slotKey.push(key);
+  slotModel.push(model);
+  slotRoute.push(table.findRoute(key.orgId, model) as CompiledRoute);
+}
+/**
+ * For comparison, the same random walk over a hot set of 1,000 keys (and the
+ * models of their organizations): what a working set that stays in the CPU
+ * caches costs, against the uniform walk over all 100,000 keys above.
+ */
+const HOT_KEYS = 1000;
+const hotKeys = Array.from({ length: HOT_KEYS }, () => intBelow(tokens.length));
+const hotReq: IncomingMessage[] = [];
+const hotModel: string[] = [];
+for (let i = 0; i < SLOTS; i++) {
+  const k = hotKeys[intBelow(HOT_KEYS)] as number;
+  const models = modelsByOrg[orgOfKey[k] as number] as string[];
+  hotReq.push(reqOf[k] as IncomingMessage);
+  hotModel.push(models[intBelow(models.length)] as string);
+}
+
+// ---- the loops (one function each, so every call site stays monomorphic) ----
+
+let sink = 0;
+const ns = (t0: bigint, n: number) => Number(process.hrtime.bigint() - t0) / n;
+
+function baseline(n: number, off: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const s = (off + i) & MASK;
+    sink += (slotReq[s] as IncomingMessage).headers === undefined ? 0 : (slotModel[s] as string).length;
+  }
+  return ns(t0, n);
+}
+
+function sha256Only(n: number, off: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    sink += hashApiKey(slotToken[(off + i) & MASK] as string).toString("latin1").length;
+  }
+  return ns(t0, n);
+}
+
+function findKeyOnly(n: number, off: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    sink += (table.findKey(slotHash[(off + i) & MASK] as string) as KeyRecord).expiresAt > 0 ? 1 : 0;
+  }
+  return ns(t0, n);
+}
+
+function auth(n: number, off: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const req = slotReq[(off + i) & MASK] as IncomingMessage;
+    sink += authenticate(req, table, presentedKey(req)).id.length;
+  }
+  return ns(t0, n);
+}
+
+async function authRequest(n: number, off: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    sink += (await authenticateRequest(slotReq[(off + i) & MASK] as IncomingMessage, deps)).id.length;
+  }
+  return ns(t0, n);
+}
+
+function route(n: number, off: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const s = (off + i) & MASK;
+    sink += routeFor(deps, slotKey[s] as KeyRecord, slotModel[s] as string).steps.length;
+  }
+  return ns(t0, n);
+}
+
+/** The engine's fast path for the first target: weighted pick, then the health check. */
+function firstTarget(r: CompiledRoute): CompiledTarget | undefined {
+  const target = pickTarget(r.steps[0] as CompiledStep, undefined, Math.random);
+  return target && health.barredBy(target.credential, Date.now()) === undefined ? target : undefined;
+}
+
+function pickSync(n: number, off: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    sink += firstTarget(slotRoute[(off + i) & MASK] as CompiledRoute)?.weight ?? 0;
+  }
+  return ns(t0, n);
+}
+
+async function engineRun(n: number, off: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const r = await engine.run(slotRoute[(off + i) & MASK] as CompiledRoute, attempt, deadline, signal);
+    sink += r.attempts;
+  }
+  return ns(t0, n);
+}
+
+function allSync(n: number, off: number): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const s = (off + i) & MASK;
+    const req = slotReq[s] as IncomingMessage;
+    const key = authenticate(req, table, presentedKey(req));
+    sink += firstTarget(routeFor(deps, key, slotModel[s] as string))?.weight ?? 0;
+  }
+  return ns(t0, n);
+}
+
+function decide(reqs: readonly IncomingMessage[], models: readonly string[]) {
+  return async (n: number, off: number): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const s = (off + i) & MASK;
+      const req = reqs[s] as IncomingMessage;
+      const key = authenticate(req, table, presentedKey(req));
+      const r = await engine.run(routeFor(deps, key, models[s] as string), attempt, deadline, signal);
+      sink += r.attempts;
+    }
+    return ns(t0, n);
+  };
+}
+
+async function allRequest(n: number, off: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const s = (off + i) & MASK;
+    const key = await authenticateRequest(slotReq[s] as IncomingMessage, deps);
+    const r = await engine.run(routeFor(deps, key, slotModel[s] as string), attempt, deadline, signal);
+    sink += r.attempts;
+  }
+  return ns(t0, n);
+}
+
+const variants: Array<{
+  id: string;
+  name: string;
+  loop: (n: number, off: number) => number | Promise<number>;
+}> = [
+  { id: "baseline", name: "loop only (reads the precomputed slot)", loop: baseline },
+  { id: "1a-sha256", name: "1a  SHA-256 of the token (hashApiKey, latin1)", loop: sha256Only },
+  { id: "1b-findKey", name: "1b  table.findKey(hash), 100k keys", loop: findKeyOnly },
+  { id: "1-auth", name: "1   presentedKey + authenticate (hash + findKey)", loop: auth },
+  { id: "1-authenticateRequest", name: "1'  authenticateRequest (async, awaited)", loop: authRequest },
+  { id: "2-routeFor", name: "2   routeFor(org, model)", loop: route },
+  { id: "3-pick", name: "3'  first target: pickTarget + barredBy (sync)", loop: pickSync },
+  { id: "3-engine-run", name: "3   engine.run, attempt resolves at once", loop: engineRun },
+  { id: "4-sync", name: "4'  1 + 2 + 3' (synchronous)", loop: allSync },
+  { id: "4-all", name: "4   1 + 2 + engine.run (awaited)", loop: decide(slotReq, slotModel) },
+  { id: "4-authenticateRequest", name: "4'' authenticateRequest + 2 + engine.run", loop: allRequest },
+  { id: "4-hot-1000-keys", name: "4   over a hot set of 1,000 keys", loop: decide(hotReq, hotModel) },
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+const results: Array<{
+  id: string;
+  name: string;
+  nsMedian: number;
+  nsMin: number;
+  nsMax: number;
+  rounds: number[];
+}> = [];
+console.log(`\n${"step".padEnd(52)} ${"median".padStart(9)} ${"min".padStart(8)} ${"max".padStart(8)}  (ns)`);
+let offset = 0;
+for (const v of variants) {
+  await v.loop(WARMUP, offset);
+  offset += WARMUP;
+  const rounds: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    rounds.push(round1(await v.loop(ITERATIONS, offset)));
+    offset += ITERATIONS;
+  }
+  const row = {
+    id: v.id,
+    name: v.name,
+    nsMedian: median(rounds),
+    nsMin: Math.min(...rounds),
+    nsMax: Math.max(...rounds),
+    rounds,
+  };
+  results.push(row);
+  console.log(
+    `${v.name.padEnd(52)} ${row.nsMedian.toFixed(1).padStart(9)} ${row.nsMin.toFixed(1).padStart(8)} ${row.nsMax.toFixed(1).padStart(8)}`,
+  );
+}
+
+const decision = results.find((r) => r.id === "4-all") as (typeof results)[number];
+const met = decision.nsMedian <= TARGET_NS;
+console.log(
+  `\nroute decision (4): ${(decision.nsMedian / 1000).toFixed(2)} µs median; target ≤ ${TARGET_NS / 1000} µs: ${met ? "met" : "not met"}`,
+);
+
+const out = {
+  benchmark: "route-decision",
+  date: new Date().toISOString(),
+  machine: { ...machine(), loadAverageAtStart: loadAtStart },
+  iterations: ITERATIONS,
+  rounds: ROUNDS,
+  warmup: WARMUP,
+  randomSlots: SLOTS,
+  table: {
+    ...stats,
+    providers: PROVIDERS,
+    modelsPerOrganization: ROUTES_PER_ORG,
+    /** Routes by number of primary targets (index). */
+    routesByPrimaryTargets: targetsPerRoute,
+    /** Routes by number of fallback steps (index). */
+    routesByFallbackSteps: fallbackStepsPerRoute,
+    credentialsWithHealthEntry: "one in ten of those routed to (one timeout, circuit closed)",
+    /** Keys the "4-hot-1000-keys" row draws from; the other rows draw from all keys. */
+    hotKeys: HOT_KEYS,
+  },
+  build,
+  heap,
+  targetNs: TARGET_NS,
+  decisionNs: decision.nsMedian,
+  met,
+  results,
+  sink,
+};
+const dir = join(projectRoot(), "bench", "results");
+await mkdir(dir, { recursive: true });
+const file = join(dir, stampedName("route-decision", out.date));
+await writeFile(file, `${JSON.stringify(out, null, 2)}\n`);
+console.log(`written to ${file}`);
