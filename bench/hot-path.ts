@@ -23,6 +23,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { projectRoot } from "../lib/src/paths.js";
 import { seedRoute } from "../test/helpers/seed.js";
+import { arg } from "./lib/args.js";
 import {
   freshDatabase,
   gatewaySecrets,
@@ -35,10 +36,6 @@ import { machine, stampedName } from "./lib/machine.js";
 import { stopAll } from "./lib/process.js";
 import { medianOfRuns, wrk as runWrk, type WrkResult, writePostScript } from "./lib/wrk.js";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
-};
 const DIST = resolve(arg("dist", THIS_DIST));
 const SECONDS = Number(arg("seconds", "10"));
 const ROUNDS = Number(arg("rounds", "1"));

@@ -25,11 +25,10 @@ import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { projectRoot } from "../lib/src/paths.js";
-import { ApiKeyService } from "../proto/gen/llmgateway/v1/api_key_service_pb.js";
-import { ErrorClass, Role } from "../proto/gen/llmgateway/v1/common_pb.js";
-import { CredentialService } from "../proto/gen/llmgateway/v1/credential_service_pb.js";
-import { OrganizationService } from "../proto/gen/llmgateway/v1/organization_service_pb.js";
+import { ErrorClass } from "../proto/gen/llmgateway/v1/common_pb.js";
 import { type UsageEvent, WorkerService } from "../proto/gen/llmgateway/v1/worker_service_pb.js";
+import { type Seeded, seedRoute } from "../test/helpers/seed.js";
+import { arg } from "./lib/args.js";
 import {
   type FreshDatabase,
   freshDatabase,
@@ -40,10 +39,6 @@ import {
 import { machine, stampedName } from "./lib/machine.js";
 import { stop, stopAll, stopAllOnSignal } from "./lib/process.js";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
-};
 const EVENTS = Number(arg("events", "200000"));
 const BATCH = Number(arg("batch", "1000"));
 const SENDERS = arg("senders", "1,4").split(",").map(Number);
@@ -56,43 +51,6 @@ if (SENDERS.some((n) => !Number.isInteger(n) || n < 1))
   throw new Error("--senders must list positive integers");
 const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl) throw new Error("DATABASE_URL (a PostgreSQL server) is required");
-
-interface Seeded {
-  orgId: string;
-  apiKeyId: string;
-  credentialId: string;
-}
-
-/** An organization, a member API key and an openai-compatible credential, through the management API. */
-async function seed(controlPlaneUrl: string, adminKey: string): Promise<Seeded> {
-  const transport = createConnectTransport({ baseUrl: controlPlaneUrl, httpVersion: "1.1" });
-  const call = { headers: { authorization: `Bearer ${adminKey}` } };
-  const reason = "ingestion benchmark";
-  const org = await createClient(OrganizationService, transport).createOrganization(
-    { slug: "ingest", reason },
-    call,
-  );
-  const orgId = org.organization?.id ?? "";
-  const key = await createClient(ApiKeyService, transport).createApiKey(
-    { orgId, name: "app", role: Role.MEMBER, reason },
-    call,
-  );
-  const cred = await createClient(CredentialService, transport).createCredential(
-    {
-      orgId,
-      provider: "openai-compatible",
-      name: "ingest",
-      secret: "sk-ingest-bench",
-      settings: { baseUrl: "http://127.0.0.1:9/v1" },
-      reason,
-    },
-    call,
-  );
-  const seeded = { orgId, apiKeyId: key.apiKey?.id ?? "", credentialId: cred.credential?.id ?? "" };
-  if (!seeded.orgId || !seeded.apiKeyId || !seeded.credentialId)
-    throw new Error(`seeding returned empty ids: ${JSON.stringify(seeded)}`);
-  return seeded;
-}
 
 /**
  * One usage event with every field set, as closeAccount builds it (a literal,
@@ -236,7 +194,14 @@ async function runConfiguration(senders: number): Promise<ConfigResult> {
   try {
     const secrets = gatewaySecrets();
     const cp = await startControlPlane(THIS_DIST, dbRef.url, secrets, {}, `control-plane-${senders}`);
-    const seeded = await seed(cp.url, secrets.adminKey);
+    const seeded = await seedRoute(cp.url, secrets.adminKey, {
+      slug: "ingest",
+      secret: "sk-ingest-bench",
+      baseUrl: "http://127.0.0.1:9/v1",
+      model: "ingest-model",
+    });
+    if (!seeded.orgId || !seeded.apiKeyId || !seeded.credentialId)
+      throw new Error("seeding returned empty ids");
     const warmup = batchesOf(seeded, WARMUP_BATCHES * BATCH, BATCH);
     const batches = batchesOf(seeded, EVENTS, BATCH);
     const headers = { authorization: `Bearer ${secrets.workerToken}` };

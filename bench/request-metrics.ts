@@ -31,11 +31,8 @@ import { NO_OBSERVER, type RequestObserver } from "../worker/src/observe/observe
 import { createCatalogPriceBook } from "../worker/src/pricing/price-book.js";
 import type { CompiledRoute, CompiledTarget } from "../worker/src/table/compile.js";
 import { createUsageReporter } from "../worker/src/usage/usage-reporter.js";
+import { arg } from "./lib/args.js";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
-};
 const ITERATIONS = Number(arg("iterations", "1000000"));
 const ROUNDS = Number(arg("rounds", "5"));
 

@@ -68,12 +68,9 @@ import {
   pickTarget,
 } from "../worker/src/table/compile.js";
 import { createRoutingTable, type KeyRecord, type RoutingTable } from "../worker/src/table/routing-table.js";
+import { arg } from "./lib/args.js";
 import { machine, stampedName } from "./lib/machine.js";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
-};
 const ITERATIONS = Number(arg("iterations", "200000"));
 const ROUNDS = Number(arg("rounds", "5"));
 const WARMUP = Number(arg("warmup", "100000"));

@@ -16,6 +16,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { projectRoot } from "../lib/src/paths.js";
 import { seedRoute } from "../test/helpers/seed.js";
+import { arg } from "./lib/args.js";
 import {
   freshDatabase,
   gatewaySecrets,
@@ -28,13 +29,10 @@ import { machine, stampedName } from "./lib/machine.js";
 import { rssBytes, stopAll } from "./lib/process.js";
 import { writePostScript, wrk } from "./lib/wrk.js";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return Number(i === -1 ? fallback : (process.argv[i + 1] ?? fallback));
-};
-const MINUTES = arg("minutes", "10");
-const CONNECTIONS = arg("connections", "8");
-const SAMPLE_SECONDS = arg("sample-seconds", "5");
+const num = (name: string, fallback: string) => Number(arg(name, fallback));
+const MINUTES = num("minutes", "10");
+const CONNECTIONS = num("connections", "8");
+const SAMPLE_SECONDS = num("sample-seconds", "5");
 if (!(MINUTES >= 1 && MINUTES <= 60)) throw new Error("--minutes must be 1–60");
 const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl) throw new Error("DATABASE_URL (a PostgreSQL server) is required");

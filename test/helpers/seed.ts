@@ -21,6 +21,8 @@ export interface Seeded {
   orgId: string;
   /** A member API key of the organization (the OpenAI api_key). */
   apiKey: string;
+  /** That key's id (usage events name it). */
+  apiKeyId: string;
   credentialId: string;
 }
 
@@ -58,5 +60,5 @@ export async function seedRoute(controlPlaneUrl: string, adminKey: string, o: Se
     { orgId, model: o.model, targets: [{ credentialId, upstreamModel: "mock-small", weight: 1 }], reason },
     call,
   );
-  return { orgId, apiKey: key.key, credentialId };
+  return { orgId, apiKey: key.key, apiKeyId: key.apiKey?.id ?? "", credentialId };
 }

@@ -1,11 +1,11 @@
 import {
-  addDecimal,
   BillingSyncError,
+  type CostPage,
   centsToDollars,
+  collectDailyCosts,
   type DailyCost,
   endpoint,
   getJson,
-  MAX_PAGES,
   type ReportRequest,
 } from "./report.js";
 
@@ -13,10 +13,9 @@ import {
 export const ANTHROPIC_BILLING_BASE_URL = "https://api.anthropic.com";
 const ANTHROPIC_VERSION = "2023-06-01";
 
-interface CostReportPage {
-  data?: Array<{ starting_at?: string; results?: Array<{ amount?: unknown; currency?: unknown }> }>;
-  has_more?: boolean;
-  next_page?: string | null;
+interface CostBucket {
+  starting_at?: string;
+  results?: Array<{ amount?: unknown; currency?: unknown }>;
 }
 
 const rfc3339 = (day: string) => `${day}T00:00:00Z`;
@@ -31,42 +30,34 @@ const rfc3339 = (day: string) => `${day}T00:00:00Z`;
  * by 100, exactly. Priority Tier costs are not in this report (Anthropic's
  * documentation). Workspaces do not map to gateway credentials: provider level.
  */
-export async function fetchAnthropicCostReport(req: ReportRequest): Promise<DailyCost[]> {
-  const byDay = new Map<string, string>();
-  let page: string | undefined;
-  for (let n = 0; ; n++) {
-    if (n >= MAX_PAGES) throw new BillingSyncError(`Anthropic cost report longer than ${MAX_PAGES} pages`);
-    const url = endpoint(req.baseUrl, "/v1/organizations/cost_report");
-    url.searchParams.set("starting_at", rfc3339(req.start));
-    url.searchParams.set("ending_at", rfc3339(req.end));
-    url.searchParams.set("bucket_width", "1d");
-    url.searchParams.set("limit", "31");
-    if (page) url.searchParams.set("page", page);
-    const headers = { "x-api-key": req.adminKey, "anthropic-version": ANTHROPIC_VERSION };
-    const body = (await getJson(url, headers, req.adminKey, req.fetch)) as CostReportPage | undefined;
-    if (!body || !Array.isArray(body.data))
-      throw new BillingSyncError("Anthropic cost report without data[]");
-    for (const bucket of body.data) {
+export function fetchAnthropicCostReport(req: ReportRequest): Promise<DailyCost[]> {
+  return collectDailyCosts<CostBucket>(
+    "Anthropic cost report",
+    (page) => {
+      const url = endpoint(req.baseUrl, "/v1/organizations/cost_report");
+      url.searchParams.set("starting_at", rfc3339(req.start));
+      url.searchParams.set("ending_at", rfc3339(req.end));
+      url.searchParams.set("bucket_width", "1d");
+      url.searchParams.set("limit", "31");
+      if (page) url.searchParams.set("page", page);
+      const headers = { "x-api-key": req.adminKey, "anthropic-version": ANTHROPIC_VERSION };
+      return getJson(url, headers, req.adminKey, req.fetch) as Promise<CostPage<CostBucket> | undefined>;
+    },
+    (bucket) => {
       const start = typeof bucket.starting_at === "string" ? Date.parse(bucket.starting_at) : Number.NaN;
       if (Number.isNaN(start))
         throw new BillingSyncError("Anthropic cost bucket without a valid starting_at");
       const day = new Date(start).toISOString().slice(0, 10);
-      let total = byDay.get(day) ?? "0";
-      for (const r of bucket.results ?? []) {
+      const usd = (bucket.results ?? []).map((r) => {
         if (typeof r.amount !== "string") {
           throw new BillingSyncError(`Anthropic cost result on ${day} without a decimal-string amount`);
         }
         const currency = typeof r.currency === "string" ? r.currency.toUpperCase() : "USD";
         if (currency !== "USD")
           throw new BillingSyncError(`Anthropic cost result on ${day} in ${currency}, not USD`);
-        total = addDecimal(total, centsToDollars(r.amount));
-      }
-      byDay.set(day, total);
-    }
-    if (!body.has_more || !body.next_page) break;
-    page = body.next_page;
-  }
-  return [...byDay]
-    .map(([day, amountUsd]) => ({ day, amountUsd }))
-    .sort((a, b) => a.day.localeCompare(b.day));
+        return centsToDollars(r.amount);
+      });
+      return { day, usd };
+    },
+  );
 }

@@ -1,23 +1,19 @@
 import {
-  addDecimal,
   BillingSyncError,
+  type CostPage,
+  collectDailyCosts,
   type DailyCost,
   endpoint,
   getJson,
-  MAX_PAGES,
   type ReportRequest,
 } from "./report.js";
 
 /** OpenAI's default Admin API base; the Costs endpoint is {base}/organization/costs. */
 export const OPENAI_BILLING_BASE_URL = "https://api.openai.com/v1";
 
-interface CostsPage {
-  data?: Array<{
-    start_time?: number;
-    results?: Array<{ amount?: { value?: number; currency?: string } }>;
-  }>;
-  has_more?: boolean;
-  next_page?: string | null;
+interface CostsBucket {
+  start_time?: number;
+  results?: Array<{ amount?: { value?: number; currency?: string } }>;
 }
 
 const unix = (day: string) => String(Date.parse(`${day}T00:00:00Z`) / 1000);
@@ -35,27 +31,24 @@ function decimal(n: number): string {
  * organization-wide: it can be grouped by project or line item but not by API
  * key, so the gateway records it at provider level (no credential).
  */
-export async function fetchOpenAiCosts(req: ReportRequest): Promise<DailyCost[]> {
-  const byDay = new Map<string, string>();
-  let page: string | undefined;
-  for (let n = 0; ; n++) {
-    if (n >= MAX_PAGES) throw new BillingSyncError(`OpenAI costs report longer than ${MAX_PAGES} pages`);
-    const url = endpoint(req.baseUrl, "/organization/costs");
-    url.searchParams.set("start_time", unix(req.start));
-    url.searchParams.set("end_time", unix(req.end));
-    url.searchParams.set("bucket_width", "1d");
-    url.searchParams.set("limit", "180");
-    if (page) url.searchParams.set("page", page);
-    const body = (await getJson(url, { authorization: `Bearer ${req.adminKey}` }, req.adminKey, req.fetch)) as
-      | CostsPage
-      | undefined;
-    if (!body || !Array.isArray(body.data)) throw new BillingSyncError("OpenAI costs report without data[]");
-    for (const bucket of body.data) {
+export function fetchOpenAiCosts(req: ReportRequest): Promise<DailyCost[]> {
+  return collectDailyCosts<CostsBucket>(
+    "OpenAI costs report",
+    (page) => {
+      const url = endpoint(req.baseUrl, "/organization/costs");
+      url.searchParams.set("start_time", unix(req.start));
+      url.searchParams.set("end_time", unix(req.end));
+      url.searchParams.set("bucket_width", "1d");
+      url.searchParams.set("limit", "180");
+      if (page) url.searchParams.set("page", page);
+      const headers = { authorization: `Bearer ${req.adminKey}` };
+      return getJson(url, headers, req.adminKey, req.fetch) as Promise<CostPage<CostsBucket> | undefined>;
+    },
+    (bucket) => {
       if (typeof bucket.start_time !== "number")
         throw new BillingSyncError("OpenAI cost bucket without start_time");
       const day = new Date(bucket.start_time * 1000).toISOString().slice(0, 10);
-      let total = byDay.get(day) ?? "0";
-      for (const r of bucket.results ?? []) {
+      const usd = (bucket.results ?? []).map((r) => {
         const value = r.amount?.value;
         const currency = (r.amount?.currency ?? "usd").toLowerCase();
         if (typeof value !== "number" || !Number.isFinite(value)) {
@@ -63,14 +56,9 @@ export async function fetchOpenAiCosts(req: ReportRequest): Promise<DailyCost[]>
         }
         if (currency !== "usd")
           throw new BillingSyncError(`OpenAI cost result on ${day} in ${currency}, not usd`);
-        total = addDecimal(total, decimal(value));
-      }
-      byDay.set(day, total);
-    }
-    if (!body.has_more || !body.next_page) break;
-    page = body.next_page;
-  }
-  return [...byDay]
-    .map(([day, amountUsd]) => ({ day, amountUsd }))
-    .sort((a, b) => a.day.localeCompare(b.day));
+        return decimal(value);
+      });
+      return { day, usd };
+    },
+  );
 }

@@ -97,3 +97,39 @@ export async function getJson(
 export function endpoint(baseUrl: string, path: string): URL {
   return new URL(`${baseUrl.replace(/\/+$/, "")}${path}`);
 }
+
+/** One page of a provider's daily cost report, as both OpenAI's and Anthropic's APIs page them. */
+export interface CostPage<B> {
+  data?: B[];
+  has_more?: boolean;
+  next_page?: string | null;
+}
+
+/**
+ * Follows a cost report's pages (at most MAX_PAGES) and sums each day's USD
+ * amounts exactly: `fetchPage` gets the page token (undefined first),
+ * `amounts` turns one bucket into its day and decimal-string USD amounts
+ * (throwing BillingSyncError on what it cannot read). Days come back sorted.
+ */
+export async function collectDailyCosts<B>(
+  report: string,
+  fetchPage: (page: string | undefined) => Promise<CostPage<B> | undefined>,
+  amounts: (bucket: B) => { day: string; usd: string[] },
+): Promise<DailyCost[]> {
+  const byDay = new Map<string, string>();
+  let page: string | undefined;
+  for (let n = 0; ; n++) {
+    if (n >= MAX_PAGES) throw new BillingSyncError(`${report} longer than ${MAX_PAGES} pages`);
+    const body = await fetchPage(page);
+    if (!body || !Array.isArray(body.data)) throw new BillingSyncError(`${report} without data[]`);
+    for (const bucket of body.data) {
+      const { day, usd } = amounts(bucket);
+      byDay.set(day, usd.reduce(addDecimal, byDay.get(day) ?? "0"));
+    }
+    if (!body.has_more || !body.next_page) break;
+    page = body.next_page;
+  }
+  return [...byDay]
+    .map(([day, amountUsd]) => ({ day, amountUsd }))
+    .sort((a, b) => a.day.localeCompare(b.day));
+}
