@@ -24,7 +24,15 @@ import { machine, stampedName } from "../lib/machine.js";
 import { rssBytes, stopAll, stopAllOnSignal } from "../lib/process.js";
 import { profileNamed } from "./profiles.js";
 import { type Column, peakUnderLoad, type Results, table } from "./report.js";
-import { closedLoop, fixedRate, oneInFlight, openStreams, streaming, targetRss } from "./scenarios.js";
+import {
+  closedLoop,
+  fixedRate,
+  oneInFlight,
+  openStreams,
+  streaming,
+  streamingOneInFlight,
+  targetRss,
+} from "./scenarios.js";
 import { startTargets } from "./targets.js";
 
 const { values } = parseArgs({
@@ -97,6 +105,7 @@ try {
     oneInFlight: await attempt("oneInFlight", () => oneInFlight(ctx)),
     openLoop: await attempt("openLoop", () => fixedRate(ctx)),
     streaming: await attempt("streaming", () => streaming(ctx)),
+    streamOneInFlight: await attempt("streamOneInFlight", () => streamingOneInFlight(ctx)),
   };
   const results: Results = {
     ...partial,
@@ -123,7 +132,7 @@ try {
       closedLoop:
         "wrk, 2 threads, 10 s timeout, POST of a small chat completion (non-streaming), instant mock",
       openLoop: "undici, 256 connections, latency from scheduled send time, 15 s timeout",
-      streams: `mock rule: ${profile.streamChunks} chunks ${profile.streamIntervalMs} ms apart; open streams: 64 chunks 300 ms apart`,
+      streams: `burst of ${profile.streamConcurrency}: mock rule ${profile.streamChunks} chunks ${profile.streamIntervalMs} ms apart; one in flight: 2 chunks 10 ms apart, ${profile.ttftRounds} paired rounds; open streams: 64 chunks 300 ms apart`,
     },
     notes: setup.notes,
     targets: targets.map((t) => ({

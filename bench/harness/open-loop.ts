@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
-import { type Distribution, distribution, median } from "./stats.js";
+import { type Distribution, distribution } from "./stats.js";
 import { chatBody, type Target } from "./targets.js";
 
 const TIMEOUT_MS = 15_000;
@@ -116,57 +116,4 @@ export async function openLoop(
     latencyMs: distribution(latencies),
     sendLagP99Ms: distribution(lags).p99,
   };
-}
-
-export interface AddedLatencyResult {
-  latencyMs: Distribution;
-  failures: number;
-  /** median over rounds of (this target's latency − the baseline's in the same round) */
-  addedMedianMs: number;
-  /** p99 of this target minus p99 of the baseline */
-  addedP99Ms: number;
-}
-
-/** `rounds` rounds of one request to each target in turn (the order rotating), one in flight. */
-export async function addedLatency(
-  targets: Target[],
-  rounds: number,
-): Promise<Record<string, AddedLatencyResult>> {
-  const pools = targets.map((t) => poolFor(t, 1));
-  const body = chatBody();
-  const samples = targets.map(() => [] as number[]);
-  const failures = targets.map(() => 0);
-  for (let i = 0; i < 20; i++)
-    for (const [j, t] of targets.entries()) await send(pools[j] as Pool, t, body).catch(() => 0); // warm-up
-  for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < targets.length; k++) {
-      const j = (r + k) % targets.length;
-      const start = performance.now();
-      const status = await send(pools[j] as Pool, targets[j] as Target, body).catch(() => 0);
-      const ms = performance.now() - start;
-      if (status === 200) (samples[j] as number[]).push(ms);
-      else {
-        (samples[j] as number[]).push(Number.NaN);
-        failures[j] = (failures[j] ?? 0) + 1;
-      }
-    }
-  }
-  await Promise.all(pools.map((p) => p.destroy()));
-  const base = samples[0] as number[];
-  const ok = (xs: number[]) => xs.filter((x) => !Number.isNaN(x));
-  const baseDist = distribution(ok(base));
-  return Object.fromEntries(
-    targets.map((t, j) => {
-      const xs = samples[j] as number[];
-      const paired = xs.map((x, r) => x - (base[r] as number)).filter((x) => !Number.isNaN(x));
-      const dist = distribution(ok(xs));
-      const result: AddedLatencyResult = {
-        latencyMs: dist,
-        failures: failures[j] ?? 0,
-        addedMedianMs: Math.round(median(paired) * 1000) / 1000,
-        addedP99Ms: Math.round((dist.p99 - baseDist.p99) * 1000) / 1000,
-      };
-      return [t.name, result];
-    }),
-  );
 }

@@ -13,6 +13,8 @@ export interface Profile {
   /** fixed arrival rates (requests per second), each for `openLoopSeconds` per target */
   openLoopRates: number[];
   openLoopSeconds: number;
+  /** streams at one in flight: rounds of one stream to each target in turn (time to first token) */
+  ttftRounds: number;
   /** paced streams (`streamChunks` chunks `streamIntervalMs` apart): rounds × concurrent streams per target */
   streamRounds: number;
   streamConcurrency: number;
@@ -31,6 +33,7 @@ const FULL: Profile = {
   addedLatencyRounds: 2000,
   openLoopRates: [200, 1000],
   openLoopSeconds: 10,
+  ttftRounds: 400,
   streamRounds: 5,
   streamConcurrency: 8,
   streamChunks: 64,
@@ -47,6 +50,7 @@ const SHORT: Profile = {
   addedLatencyRounds: 300,
   openLoopRates: [200],
   openLoopSeconds: 3,
+  ttftRounds: 60,
   streamRounds: 2,
   streamConcurrency: 4,
 };

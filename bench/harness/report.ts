@@ -1,6 +1,7 @@
 /** The harness's results as one Markdown table: a row per figure, a column per target of the same run. */
 import type { Machine } from "../lib/machine.js";
-import type { AddedLatencyResult, OpenLoopResult } from "./open-loop.js";
+import type { OpenLoopResult } from "./open-loop.js";
+import type { AddedLatencyResult } from "./paired.js";
 import type { ClosedLoopFigure, OpenStreamsFigure, PerTarget, StreamingFigure } from "./scenarios.js";
 import type { Role } from "./targets.js";
 
@@ -10,6 +11,7 @@ export interface Results {
   oneInFlight: PerTarget<AddedLatencyResult>;
   openLoop: Record<string, PerTarget<OpenLoopResult>>;
   streaming: PerTarget<StreamingFigure>;
+  streamOneInFlight: PerTarget<AddedLatencyResult>;
   openStreams: PerTarget<OpenStreamsFigure>;
   rssAfterBytes: PerTarget<number | undefined>;
 }
@@ -81,12 +83,19 @@ function rows(r: Results, baseline: string): Row[] {
     );
   }
   const s = r.streaming;
+  const t = r.streamOneInFlight;
   out.push(
-    ["stream: complete / streams", (n) => (s[n] ? `${s[n].complete} / ${s[n].streams}` : "–")],
-    ["stream: TTFT p50 / p99 ms", (n) => `${ms(s[n]?.ttftMs.p50)} / ${ms(s[n]?.ttftMs.p99)}`],
-    ["stream: added TTFT ms (p50)", (n) => ms(s[n]?.addedTtftMs)],
     [
-      "stream: chunk gap p50 / p99 / max ms",
+      "stream 1 in flight: TTFT p50 / p99 ms",
+      (n) => `${ms(t[n]?.latencyMs.p50)} / ${ms(t[n]?.latencyMs.p99)}`,
+    ],
+    ["stream 1 in flight: added TTFT ms (median of paired rounds)", (n) => ms(t[n]?.addedMedianMs)],
+    ["stream 1 in flight: failed", (n) => count(t[n]?.failures)],
+    ["stream burst: complete / streams", (n) => (s[n] ? `${s[n].complete} / ${s[n].streams}` : "–")],
+    ["stream burst: TTFT p50 / p99 ms", (n) => `${ms(s[n]?.ttftMs.p50)} / ${ms(s[n]?.ttftMs.p99)}`],
+    ["stream burst: added TTFT ms (p50)", (n) => ms(s[n]?.addedTtftMs)],
+    [
+      "stream burst: chunk gap p50 / p99 / max ms",
       (n) => `${ms(s[n]?.gapMs.p50)} / ${ms(s[n]?.gapMs.p99)} / ${ms(s[n]?.gapMs.max)}`,
     ],
     ["RSS idle MB", (n) => mb(r.idleRssBytes[n])],

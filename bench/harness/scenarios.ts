@@ -6,10 +6,11 @@
 import { join } from "node:path";
 import { rssBytes, sampleRss } from "../lib/process.js";
 import { medianOfRuns, type WrkResult, writePostScript, wrk } from "../lib/wrk.js";
-import { type AddedLatencyResult, addedLatency, type OpenLoopResult, openLoop } from "./open-loop.js";
+import { type OpenLoopResult, openLoop } from "./open-loop.js";
+import { type AddedLatencyResult, addedLatency, pairedRounds } from "./paired.js";
 import type { Profile } from "./profiles.js";
 import { type Distribution, distribution } from "./stats.js";
-import { type HeldStreams, holdStreams, streamBatch } from "./streams.js";
+import { type HeldStreams, holdStreams, streamBatch, streamOnce } from "./streams.js";
 import { chatBody, setMockRules, type Target } from "./targets.js";
 
 export interface Context {
@@ -140,6 +141,25 @@ export async function streaming(ctx: Context): Promise<PerTarget<StreamingFigure
       return [t.name, { ...f, addedTtftMs: Math.round((f.ttftMs.p50 - base.ttftMs.p50) * 1000) / 1000 }];
     }),
   );
+}
+
+/**
+ * Time to first token at one stream in flight, the targets taking turns as
+ * for the added latency (connections kept alive): what the gateway adds to
+ * a stream's first token, without the queueing of a burst of streams. The
+ * mock's stream is short (2 chunks 10 ms apart) so rounds are quick.
+ */
+export async function streamingOneInFlight(ctx: Context): Promise<PerTarget<AddedLatencyResult>> {
+  ctx.log(`stream one in flight: ${ctx.profile.ttftRounds} rounds over ${ctx.targets.length} targets`);
+  await setMockRules(ctx.mockUrl, [{ match: { stream: true }, chunks: 2, chunkIntervalMs: 10 }]);
+  try {
+    return await pairedRounds(ctx.targets, ctx.profile.ttftRounds, async (pool, target) => {
+      const sample = await streamOnce(pool, target);
+      return sample.error === undefined && sample.contentChunks === 2 ? sample.ttftMs : Number.NaN;
+    });
+  } finally {
+    await setMockRules(ctx.mockUrl, []);
+  }
 }
 
 export interface OpenStreamsFigure extends HeldStreams {

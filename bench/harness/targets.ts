@@ -16,7 +16,7 @@ import {
   startWorker,
   THIS_DIST,
 } from "../lib/gateway.js";
-import { freePort, spawnTracked, spawnUntilListening, waitUntil } from "../lib/process.js";
+import { childPids, freePort, spawnTracked, spawnUntilListening, waitUntil } from "../lib/process.js";
 import { installPortkey, startPortkey } from "./portkey.js";
 
 export type Role = "baseline" | "node-limit" | "subject" | "peer";
@@ -121,17 +121,30 @@ async function gatewayTarget(
   controlPlane: Started,
   apiKey: string,
   support: Record<string, number>,
+  processes = 1,
 ): Promise<Target> {
-  const worker = await startWorker(o.dist, controlPlane.url, s, o.workerEnv, `${name}-worker`);
+  const env = { ...o.workerEnv, LLM_GATEWAY_WORKER_PROCESSES: String(processes) };
+  const worker = await startWorker(o.dist, controlPlane.url, s, env, `${name}-worker`);
   const url = `${worker.url}/v1/chat/completions`;
   const headers = { Authorization: `Bearer ${apiKey}` };
   await waitUntil(`${name} route`, async () => (await postChat(url, headers)) === 200);
+  let children: number[] = [];
+  if (processes > 1) {
+    // each worker process listens once its routing table arrived
+    await waitUntil(`${name} processes`, async () => {
+      children = childPids(worker.child.pid);
+      return (
+        children.length === processes &&
+        worker.child.tail.filter((l) => l.includes('"worker listening"')).length === processes
+      );
+    });
+  }
   return {
     name,
     role: "subject",
     url,
     headers,
-    pids: [worker.child.pid],
+    pids: [worker.child.pid, ...children],
     support: { controlPlane: controlPlane.child.pid, ...support },
   };
 }
@@ -176,6 +189,7 @@ export async function startTargets(o: SetupOptions): Promise<Setup> {
     model: MODEL,
   });
   targets.push(await gatewayTarget("gateway", o, s, cp, seeded.apiKey, {}));
+  targets.push(await gatewayTarget("gateway-2proc", o, s, cp, seeded.apiKey, {}, 2));
 
   const r = await redis(o.redisUrl);
   notes.redis = r.note;

@@ -1,7 +1,11 @@
 import type { Logger } from "../../lib/src/logger.js";
 
-/** Runs `close` once on SIGINT/SIGTERM, then exits; a second signal exits at once. */
-export function closeOnSignal(log: Logger, close: () => Promise<void>): void {
+/** Runs `close` once on SIGINT/SIGTERM (or `signals`), then exits; a second signal exits at once. */
+export function closeOnSignal(
+  log: Logger,
+  close: () => Promise<void>,
+  signals: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"],
+): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) process.exit(1);
@@ -15,8 +19,7 @@ export function closeOnSignal(log: Logger, close: () => Promise<void>): void {
       },
     );
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  for (const signal of signals) process.once(signal, onSignal);
 }
 
 /** Shows a secret once, on the terminal only (stdout), never through the logger. */

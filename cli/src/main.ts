@@ -1,11 +1,5 @@
 #!/usr/bin/env node
 import { ConfigError } from "../../lib/src/env.js";
-import { runMockProviderCommand } from "../../mock-provider/src/command.js";
-import { runControlPlane } from "./commands/control-plane.js";
-import { runMigrate } from "./commands/migrate.js";
-import { runRotateMasterKey } from "./commands/rotate-master-key.js";
-import { runStart } from "./commands/start.js";
-import { runWorker } from "./commands/worker.js";
 
 const USAGE = `Usage: llm-gateway <command>
 
@@ -20,13 +14,18 @@ Commands:
 Configuration is read from the environment: see docs/configuration.md.
 `;
 
+/**
+ * Each command loads only its own modules: a worker process does not carry
+ * the control plane, the embedded PostgreSQL or the mock provider in memory.
+ */
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
-  start: () => runStart(),
-  "control-plane": () => runControlPlane(),
-  worker: () => runWorker(),
-  migrate: () => runMigrate(),
-  "rotate-master-key": () => runRotateMasterKey(),
-  "mock-provider": (argv) => runMockProviderCommand(argv),
+  start: async () => (await import("./commands/start.js")).runStart(),
+  "control-plane": async () => (await import("./commands/control-plane.js")).runControlPlane(),
+  worker: async () => (await import("./commands/worker.js")).runWorker(),
+  migrate: async () => (await import("./commands/migrate.js")).runMigrate(),
+  "rotate-master-key": async () => (await import("./commands/rotate-master-key.js")).runRotateMasterKey(),
+  "mock-provider": async (argv) =>
+    (await import("../../mock-provider/src/command.js")).runMockProviderCommand(argv),
 };
 
 const [command = "", ...rest] = process.argv.slice(2);

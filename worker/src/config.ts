@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import {
   ConfigError,
   envChoice,
@@ -29,6 +29,8 @@ export interface RoutingConfig {
 }
 
 export interface WorkerConfig {
+  /** Worker processes `llm-gateway worker` runs (node:cluster, one shared port); 1: no cluster. */
+  processes: number;
   host: string;
   port: number;
   controlPlaneUrl: string;
@@ -154,9 +156,16 @@ function tlsConfig(env: NodeJS.ProcessEnv): WorkerTlsConfig | undefined {
   return { certFile, keyFile };
 }
 
+/** LLM_GATEWAY_WORKER_PROCESSES: a count, or `auto` for the CPUs this process may run on. */
+function workerProcesses(env: NodeJS.ProcessEnv): number {
+  if (env.LLM_GATEWAY_WORKER_PROCESSES === "auto") return availableParallelism();
+  return envInt(env, "LLM_GATEWAY_WORKER_PROCESSES", 1, 1, 256);
+}
+
 /** Parses the worker's environment once; throws ConfigError naming the bad variable. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return {
+    processes: workerProcesses(env),
     host: envHost(env, "LLM_GATEWAY_WORKER_HOST"),
     port: envInt(env, "LLM_GATEWAY_WORKER_PORT", 8080, 0, 65535),
     controlPlaneUrl: envUrl(env, "LLM_GATEWAY_CONTROL_PLANE_URL", "http://127.0.0.1:8081"),

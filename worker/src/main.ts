@@ -1,8 +1,8 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../lib/src/logger.js";
+import { inCluster, joinClusterMetrics, localMetrics } from "./cluster/child.js";
 import type { WorkerConfig } from "./config.js";
 import { createWorkerServer } from "./http/server.js";
-import { createSessionAuthenticator } from "./http/session.js";
 import { createMetricsHandler } from "./metrics/endpoint.js";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics/metrics.js";
 import { createRequestMetrics } from "./metrics/request-metrics.js";
@@ -38,8 +38,21 @@ export interface Worker {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * Listen only once the first routing table arrived, or this many ms passed.
+   * A cluster's worker process uses it: node:cluster hands connections to
+   * every listening process, and one without a table would answer 503.
+   */
+  awaitTableMs?: number;
+}
+
 /** Starts a worker: routing-table sync, routing engine, usage reporter, HTTP server. */
-export async function startWorker(config: WorkerConfig, log: Logger): Promise<Worker> {
+export async function startWorker(
+  config: WorkerConfig,
+  log: Logger,
+  opts: StartOptions = {},
+): Promise<Worker> {
   let draining = false;
   const table = createRoutingTable();
   const events = createOperationalEvents({
@@ -79,7 +92,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
     bodyTimeoutMs: config.upstreamBodyTimeoutMs,
   });
   const keepalive = createKeepalive(config.ssePingMs);
-  const tracing = createTracing(config.tracing);
+  const tracing = await createTracing(config.tracing);
+  // jose (OIDC) loads only when sessions are configured
+  const sessions = config.oidc
+    ? (await import("./http/session.js")).createSessionAuthenticator(config.oidc, table)
+    : undefined;
   const web = createWorkerServer({
     table,
     pools,
@@ -88,7 +105,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
     keepalive,
     log,
     maxBodyBytes: config.maxBodyBytes,
-    sessions: config.oidc ? createSessionAuthenticator(config.oidc, table) : undefined,
+    sessions,
     requestTimeoutMs: config.routing.requestTimeoutMs,
     headersTimeoutMs: config.upstreamHeadersTimeoutMs,
     commitAfterMs: config.ssePingMs,
@@ -100,7 +117,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
         route,
       );
     },
-    metrics: createMetricsHandler(table, metrics.registry),
+    metrics: createMetricsHandler(table, (inCluster() ? joinClusterMetrics : localMetrics)(metrics.registry)),
     prices: createPriceBook(table),
     observer: combineObservers([
       createRequestMetrics(metrics.registry, table, config.metrics),
@@ -137,6 +154,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Wo
   });
 
   const { server } = web;
+  if (opts.awaitTableMs !== undefined) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([sync.ready, new Promise((r) => (timer = setTimeout(r, opts.awaitTableMs)))]);
+    clearTimeout(timer);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);

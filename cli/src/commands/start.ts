@@ -55,7 +55,14 @@ export async function runStart(): Promise<void> {
   if (demo.length > 0 && (await seedDemo(cp.deps, cp.bootstrapOrgId, demo))) logSeed(log, demo);
 
   env.LLM_GATEWAY_CONTROL_PLANE_URL = cp.url;
-  const worker = await startWorker(loadWorkerConfig(env), log.child({ component: "worker" }));
+  const workerConfig = loadWorkerConfig(env);
+  if (workerConfig.processes > 1) {
+    log.warn(
+      { processes: workerConfig.processes },
+      "LLM_GATEWAY_WORKER_PROCESSES applies to `llm-gateway worker`; `start` runs one worker in its process",
+    );
+  }
+  const worker = await startWorker(workerConfig, log.child({ component: "worker" }));
   await worker.sync.ready;
   if (cp.createdAdminKey) {
     printOnce("Admin API key (shown once; use it as the OpenAI api_key and for the management API):", [

@@ -18,6 +18,8 @@ export type ActualCostTable = Pick<RoutingTable, "orgSlug" | "findCredential"> &
 export function registerActualCost(registry: Registry, table: ActualCostTable): void {
   new Gauge({
     name: "llm_gateway_actual_cost_usd",
+    // every worker process reads the same routing table: in a cluster, one copy
+    aggregator: "first",
     help: "Actual provider spend in USD per billing period, from the providers' billing data.",
     labelNames: ["organization", "provider", "credential", "period"],
     registers: [registry],

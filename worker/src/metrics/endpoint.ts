@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Registry } from "prom-client";
+import type { Exposition } from "../cluster/child.js";
 import { keyHash } from "../http/auth.js";
 import { GatewayError, sendError } from "../http/errors.js";
 import type { RoutingTable } from "../table/routing-table.js";
@@ -11,9 +11,10 @@ export const METRICS_PATH = "/metrics/ai-gateway";
  * GET /metrics/ai-gateway: the Prometheus exposition, for callers presenting
  * an operator-generated metrics token as a bearer token (only its SHA-256 is
  * in the routing table, so a rotated or revoked token stops working as soon
- * as the change reaches the worker).
+ * as the change reaches the worker). `render` gives this process's registry,
+ * or, in a cluster, the sum over every worker process.
  */
-export function createMetricsHandler(table: RoutingTable, registry: Registry) {
+export function createMetricsHandler(table: RoutingTable, render: () => Promise<Exposition>) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== "GET") {
       sendError(res, new GatewayError("method_not_allowed", `use GET for ${METRICS_PATH}`), { allow: "GET" });
@@ -33,8 +34,17 @@ export function createMetricsHandler(table: RoutingTable, registry: Registry) {
       );
       return;
     }
-    const body = await registry.metrics();
-    res.writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" });
-    res.end(body);
+    let exposition: Exposition;
+    try {
+      exposition = await render();
+    } catch (error) {
+      sendError(
+        res,
+        new GatewayError("gateway_not_ready", `metrics unavailable: ${(error as Error).message}`),
+      );
+      return;
+    }
+    res.writeHead(200, { "content-type": exposition.contentType, "cache-control": "no-store" });
+    res.end(exposition.body);
   };
 }

@@ -86,6 +86,7 @@ export function createWorkerMetrics(sources: MetricsSources): WorkerMetrics {
   });
   new Gauge({
     name: "llm_gateway_circuit_state",
+    aggregator: "max",
     help: "Circuit breaker state per credential: 0 closed, 1 half-open, 2 open.",
     labelNames: ["organization", "provider", "credential"],
     registers: [registry],
@@ -99,6 +100,7 @@ export function createWorkerMetrics(sources: MetricsSources): WorkerMetrics {
   });
   new Gauge({
     name: "llm_gateway_routing_table_version",
+    aggregator: "min",
     help: "Version of the routing table this worker serves with (0: none yet).",
     registers: [registry],
     collect() {
@@ -107,6 +109,7 @@ export function createWorkerMetrics(sources: MetricsSources): WorkerMetrics {
   });
   new Gauge({
     name: "llm_gateway_routing_table_age_seconds",
+    aggregator: "max",
     help: "Seconds since the last message (change or heartbeat) from the control plane.",
     registers: [registry],
     collect() {

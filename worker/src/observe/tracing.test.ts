@@ -246,7 +246,7 @@ describe("createTracing", () => {
   });
 
   it("without an endpoint: the no-op observer", async () => {
-    const tracing = createTracing({ endpoint: undefined, serviceName: "x", sampleRatio: 1 });
+    const tracing = await createTracing({ endpoint: undefined, serviceName: "x", sampleRatio: 1 });
     expect(tracing.observer).toBe(NO_OBSERVER);
     await tracing.shutdown();
   });
@@ -254,7 +254,7 @@ describe("createTracing", () => {
   it("exports OTLP/HTTP JSON with the service name, flushed by shutdown", async () => {
     const receiver = await startOtlpReceiver();
     closers.push(() => receiver.close());
-    const tracing = createTracing({ endpoint: receiver.url, serviceName: "gw-test", sampleRatio: 1 });
+    const tracing = await createTracing({ endpoint: receiver.url, serviceName: "gw-test", sampleRatio: 1 });
     const a = account();
     const t = authenticate(tracing.observer, a);
     t.finish(a, 200, "");
@@ -269,7 +269,7 @@ describe("createTracing", () => {
   });
 
   it("shutdown gives up on a collector that does not answer", async () => {
-    const tracing = createTracing({
+    const tracing = await createTracing({
       endpoint: "http://127.0.0.1:9/v1/traces",
       serviceName: "x",
       sampleRatio: 1,

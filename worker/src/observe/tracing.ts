@@ -1,15 +1,5 @@
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-} from "@opentelemetry/sdk-trace-base";
-import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { TracingConfig } from "../config.js";
 import { NO_OBSERVER, type RequestObserver } from "./observer.js";
-import { createTraceObserver } from "./trace-observer.js";
 
 /** The worker's tracing: its request observer and how to stop it. */
 export interface Tracing {
@@ -35,46 +25,13 @@ export const TRACE_EXPORT_LIMITS = {
 const OFF: Tracing = { observer: NO_OBSERVER, shutdown: async () => {} };
 
 /**
- * OpenTelemetry traces over OTLP/HTTP (JSON) to `config.endpoint`, sampled
- * at `config.sampleRatio` for new traces (a caller's sampled flag is
- * followed), with service.name `config.serviceName`. The tracer provider is
- * local to the worker: nothing is registered globally. Without an endpoint,
- * the no-op observer: tracing costs nothing.
+ * OpenTelemetry traces over OTLP/HTTP (JSON) to `config.endpoint` (see
+ * tracing-sdk.ts). Without an endpoint, the no-op observer: tracing costs
+ * nothing, and the OpenTelemetry SDK is not even loaded (several MB of
+ * memory per worker process).
  */
-export function createTracing(config: TracingConfig): Tracing {
+export async function createTracing(config: TracingConfig): Promise<Tracing> {
   if (config.endpoint === undefined) return OFF;
-  const limits = TRACE_EXPORT_LIMITS;
-  const exporter = new OTLPTraceExporter({ url: config.endpoint, timeoutMillis: limits.exportTimeoutMillis });
-  const provider = new BasicTracerProvider({
-    resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName })),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampleRatio) }),
-    spanLimits: { attributeValueLengthLimit: limits.attributeValueLengthLimit },
-    spanProcessors: [
-      new BatchSpanProcessor(exporter, {
-        maxQueueSize: limits.maxQueueSize,
-        maxExportBatchSize: limits.maxExportBatchSize,
-        scheduledDelayMillis: limits.scheduledDelayMillis,
-        exportTimeoutMillis: limits.exportTimeoutMillis,
-      }),
-    ],
-  });
-  const observer = createTraceObserver(provider.getTracer("llm-gateway-worker"));
-  let stopped: Promise<void> | undefined;
-  return {
-    observer,
-    shutdown() {
-      stopped ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, limits.shutdownTimeoutMillis);
-        timer.unref();
-        provider
-          .shutdown()
-          .catch(() => {})
-          .finally(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-      });
-      return stopped;
-    },
-  };
+  const { startSdkTracing } = await import("./tracing-sdk.js");
+  return startSdkTracing(config.endpoint, config);
 }

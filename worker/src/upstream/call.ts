@@ -102,7 +102,7 @@ export async function callUpstream(
   }
   let response: Dispatcher.ResponseData;
   try {
-    response = await pools.get(credential.origin).request({
+    response = await pools.request(credential.origin, {
       method: "POST",
       path: credential.basePath + signed.path,
       headers: signed.headers,

@@ -1,4 +1,6 @@
-import { Pool } from "undici";
+import type { Dispatcher, Pool } from "undici";
+import undiciRequest from "undici/lib/api/api-request.js";
+import UndiciPool from "undici/lib/dispatcher/pool.js";
 
 export interface PoolOptions {
   connectionsPerOrigin: number;
@@ -12,29 +14,33 @@ export interface PoolOptions {
 /** Keep-alive connection pools, one per upstream origin, created on first use. */
 export interface Pools {
   get(origin: string): Pool;
+  /** A request through the origin's pool (what `pool.request()` does with all of undici loaded). */
+  request(origin: string, opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>;
   readonly options: PoolOptions;
   close(): Promise<void>;
 }
 
 export function createPools(options: PoolOptions): Pools {
   const pools = new Map<string, Pool>();
+  const get = (origin: string): Pool => {
+    let pool = pools.get(origin);
+    if (!pool) {
+      pool = new UndiciPool(origin, {
+        connections: options.connectionsPerOrigin,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connect: { timeout: options.connectTimeoutMs },
+        headersTimeout: options.headersTimeoutMs,
+        bodyTimeout: options.bodyTimeoutMs,
+      });
+      pools.set(origin, pool);
+    }
+    return pool;
+  };
   return {
     options,
-    get(origin) {
-      let pool = pools.get(origin);
-      if (!pool) {
-        pool = new Pool(origin, {
-          connections: options.connectionsPerOrigin,
-          pipelining: 1,
-          keepAliveTimeout: 30_000,
-          connect: { timeout: options.connectTimeoutMs },
-          headersTimeout: options.headersTimeoutMs,
-          bodyTimeout: options.bodyTimeoutMs,
-        });
-        pools.set(origin, pool);
-      }
-      return pool;
-    },
+    get,
+    request: (origin, opts) => undiciRequest.call(get(origin), opts),
     async close() {
       await Promise.all([...pools.values()].map((p) => p.close()));
       pools.clear();

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type CryptoKey, importPKCS8, SignJWT } from "jose";
+import type { CryptoKey } from "jose";
 import { ErrorClass } from "../../../../proto/gen/llmgateway/v1/common_pb.js";
 import type { CredentialRecord } from "../../table/routing-table.js";
 import { AuthError } from "../../upstream/call.js";
@@ -70,6 +70,8 @@ export function parseServiceAccount(secret: string): ServiceAccount {
 
 /** The signed JWT assertion for a service account, valid from `nowS` (epoch seconds). */
 export async function signAssertion(account: ServiceAccount, nowS: number): Promise<string> {
+  // jose loads on the first Google service-account credential used, not in every worker
+  const { importPKCS8, SignJWT } = await import("jose");
   let key: CryptoKey;
   try {
     key = await importPKCS8(account.privateKey, "RS256");
