@@ -64,6 +64,16 @@ describe("workers", () => {
     expect(d.spec?.template.spec?.terminationGracePeriodSeconds).toBe(1215);
   });
 
+  it("run worker.processes processes per pod (1 by default)", () => {
+    expect(
+      env(deployment(minimal, "worker") as unknown as K8sObject).LLM_GATEWAY_WORKER_PROCESSES?.value,
+    ).toBe("1");
+    const objects = render({ values: { ...MINIMAL, worker: { processes: 4 } } }).objects;
+    expect(
+      env(deployment(objects, "worker") as unknown as K8sObject).LLM_GATEWAY_WORKER_PROCESSES?.value,
+    ).toBe("4");
+  });
+
   it("reach the control plane through its Service and identify themselves by pod name", () => {
     const e = env(deployment(minimal, "worker") as unknown as K8sObject);
     const svc = as<IService>(find(minimal, "Service", "-control-plane"));

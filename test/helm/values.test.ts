@@ -118,6 +118,7 @@ describe("values.schema.json", () => {
       "must match pattern",
     ],
     ["a negative drain delay", "self-hosted.yaml", ["worker", "drainDelayMs"], -1, "must be >= 0"],
+    ["no worker processes", "self-hosted.yaml", ["worker", "processes"], 0, "must be >= 1"],
     [
       "an unknown monitor kind",
       "managed.yaml",
