@@ -1,13 +1,25 @@
-import { type Client, createClient } from "@connectrpc/connect";
+import type { DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Logger } from "../../../lib/src/logger.js";
 import {
+  IngestUsageRequestWireSchema,
+  type IngestUsageResponseSchema,
   type OperationalEvent,
-  type UsageEvent,
   WorkerService,
 } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
+import { encodeUsageEvent, type UsageRecord } from "./encode.js";
 import type { OperationalEvents } from "./operational-events.js";
 import { Ring } from "./ring.js";
+
+/**
+ * WorkerService.IngestUsage (same path) with IngestUsageRequestWire as its
+ * input: the events go as the bytes `encodeUsageEvent` made when each
+ * request ended, the control plane reads them as UsageEvent messages.
+ */
+const INGEST_USAGE_WIRE: DescMethodUnary<
+  typeof IngestUsageRequestWireSchema,
+  typeof IngestUsageResponseSchema
+> = { ...WorkerService.method.ingestUsage, input: IngestUsageRequestWireSchema };
 
 export interface UsageReporterOptions {
   controlPlaneUrl: string;
@@ -36,8 +48,8 @@ export interface UsageReporterOptions {
  * counted.
  */
 export interface UsageReporter {
-  /** Buffers a complete event (built as a literal on the request path: `create()` costs ~8 µs). */
-  record(event: UsageEvent): void;
+  /** Encodes a complete event (about 1 µs) and buffers its bytes. */
+  record(event: UsageRecord): void;
   readonly buffered: number;
   readonly dropped: number;
   /** Sends everything buffered now; resolves when done or failed (never rejects). */
@@ -53,12 +65,13 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
   const batchSize = o.batchSize ?? 1000;
   const intervalMs = o.flushIntervalMs ?? 1000;
   const maxBackoffMs = o.maxBackoffMs ?? 30_000;
-  const client: Client<typeof WorkerService> = createClient(
-    WorkerService,
-    createConnectTransport({ baseUrl: o.controlPlaneUrl, httpVersion: "1.1" }),
-  );
+  const transport = createConnectTransport({ baseUrl: o.controlPlaneUrl, httpVersion: "1.1" });
+  const ingestUsage = (
+    input: MessageInitShape<typeof IngestUsageRequestWireSchema>,
+    call: { headers: Record<string, string>; timeoutMs: number },
+  ) => transport.unary(INGEST_USAGE_WIRE, undefined, call.timeoutMs, call.headers, input, undefined);
   const headers = { authorization: `Bearer ${o.workerToken}` };
-  const buffer = new Ring<UsageEvent>(o.maxBuffered ?? 50_000);
+  const buffer = new Ring<Uint8Array>(o.maxBuffered ?? 50_000);
   let operational: OperationalEvent[] = [];
   let dropped = 0;
   let failures = 0;
@@ -76,14 +89,14 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
     const batch = buffer.take(batchSize);
     const ops = operational.slice(0, MAX_OPERATIONAL_PER_CALL);
     try {
-      await client.ingestUsage(
+      await ingestUsage(
         { workerId: o.workerId, events: batch, operationalEvents: ops },
         { headers, timeoutMs: 10_000 },
       );
       operational = operational.slice(ops.length);
     } catch (err) {
       for (let i = batch.length - 1; i >= 0; i--) {
-        if (!buffer.unshift(batch[i] as UsageEvent)) drop(1);
+        if (!buffer.unshift(batch[i] as Uint8Array)) drop(1);
       }
       throw err;
     }
@@ -130,7 +143,7 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
 
   return {
     record(event) {
-      if (buffer.push(event) !== undefined) drop(1);
+      if (buffer.push(encodeUsageEvent(event)) !== undefined) drop(1);
       if (buffer.size >= batchSize && nextTryAt === 0) void flush();
     },
     get buffered() {
