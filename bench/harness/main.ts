@@ -1,16 +1,18 @@
 /**
  * The benchmark harness (issue 8): in one run and on one mock provider, the
- * mock directly (baseline), a bare undici pass-through proxy (the Node
- * limit), this gateway with its default features, this gateway with Redis,
- * and Portkey's gateway from npm (the peer):
+ * mock directly (baseline), a TCP relay (the floor of one extra hop), a bare
+ * undici pass-through proxy (the Node limit), this gateway with its default
+ * features (one worker process, and two), this gateway with Redis, and
+ * Portkey's gateway from npm (the peer):
  *
  *   DATABASE_URL=postgres://… npm run bench [-- --profile short] [--dist DIR]
  *     [--portkey VERSION | --no-portkey]
  *
  * Scenarios: closed-loop throughput (wrk at 32 and 256 connections), added
  * latency at one request in flight (targets alternating in rounds), latency
- * at fixed arrival rates (open loop, from scheduled send times), paced
- * streaming (64 chunks 20 ms apart: time to first token, gaps), memory (idle,
+ * at fixed arrival rates (open loop, from scheduled send times), time to
+ * first token at one stream in flight (paired rounds), paced streaming
+ * bursts (64 chunks 20 ms apart: time to first token, gaps), memory (idle,
  * peak under load, with 1,000 streams open). Uses REDIS_URL when set, else
  * starts a redis-server on a free loopback port. Writes
  * bench/results/harness-<profile>-<timestamp>.json and .md (the table).

@@ -25,6 +25,7 @@ export interface Column {
 
 const ROLE: Record<Role, string> = {
   baseline: "baseline",
+  "hop-floor": "one-hop floor",
   "node-limit": "Node limit",
   subject: "this gateway",
   peer: "peer",

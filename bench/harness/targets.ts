@@ -1,8 +1,10 @@
 /**
  * What the harness measures, all against one mock provider: the mock itself
- * (baseline), a bare undici proxy (the Node limit), the gateway with its
- * default features (authentication, routing, metrics, usage accounting),
- * the gateway whose control plane uses Redis, and Portkey (the peer).
+ * (baseline), a TCP relay (the floor of one extra hop), a bare undici proxy
+ * (the Node limit), the gateway with its default features (authentication,
+ * routing, metrics, usage accounting) in one process and in two
+ * (LLM_GATEWAY_WORKER_PROCESSES=2), the gateway whose control plane uses
+ * Redis, and Portkey (the peer).
  */
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -19,7 +21,7 @@ import {
 import { childPids, freePort, spawnTracked, spawnUntilListening, waitUntil } from "../lib/process.js";
 import { installPortkey, startPortkey } from "./portkey.js";
 
-export type Role = "baseline" | "node-limit" | "subject" | "peer";
+export type Role = "baseline" | "hop-floor" | "node-limit" | "subject" | "peer";
 
 export interface Target {
   name: string;
@@ -178,6 +180,22 @@ export async function startTargets(o: SetupOptions): Promise<Setup> {
     url: `${proxy.url}${new URL(mock.url).pathname}/chat/completions`,
     headers: { Authorization: `Bearer ${s.secret}` },
     pids: [proxy.child.pid],
+    support: {},
+  });
+
+  const relay = await spawnUntilListening(
+    "tcp-relay",
+    process.execPath,
+    [join(THIS_DIST, "bench", "harness", "tcp-relay.js"), mockOrigin],
+    {},
+    "tcp relay listening",
+  );
+  targets.push({
+    name: "tcp-relay",
+    role: "hop-floor",
+    url: `${relay.url}${new URL(mock.url).pathname}/chat/completions`,
+    headers: { Authorization: `Bearer ${s.secret}` },
+    pids: [relay.child.pid],
     support: {},
   });
 
