@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ingestUsageRows, type UsageRow } from "../control-plane/src/analytics/ingest.js";
+import { ingestUsageRows } from "../control-plane/src/analytics/ingest.js";
+import type { UsageRecord } from "../control-plane/src/analytics/usage-rows.js";
 import { loadControlPlaneConfig } from "../control-plane/src/config.js";
 import { startControlPlane } from "../control-plane/src/main.js";
 import { generateApiKey } from "../lib/src/api-key.js";
@@ -56,37 +57,37 @@ const credentials = Array.from({ length: 50 }, () => randomUUID());
 const keys = Array.from({ length: 500 }, () => randomUUID());
 const ingestStart = performance.now();
 for (let done = 0; done < EVENTS; done += BATCH) {
-  const rows: UsageRow[] = [];
+  const records: UsageRecord[] = [];
   for (let i = done; i < Math.min(done + BATCH, EVENTS); i++) {
-    rows.push({
-      request_id: randomUUID(),
-      org_id: orgId,
-      api_key_id: keys[i % keys.length] ?? null,
-      user_id: "",
+    records.push({
+      requestId: randomUUID(),
+      orgId,
+      apiKeyId: keys[i % keys.length] ?? null,
+      userId: "",
       provider: providers[i % providers.length] ?? "",
-      credential_id: credentials[i % credentials.length] ?? null,
-      requested_model: `model-${i % 20}`,
-      served_model: `model-${i % 20}`,
-      request_type: "chat",
+      credentialId: credentials[i % credentials.length] ?? null,
+      requestedModel: `model-${i % 20}`,
+      servedModel: `model-${i % 20}`,
+      requestType: "chat",
       streamed: i % 3 === 0,
-      status_code: i % 97 === 0 ? 429 : 200,
-      error_code: "",
-      prompt_tokens: 100 + (i % 400),
-      completion_tokens: 20 + (i % 300),
-      cached_tokens: 0,
-      reasoning_tokens: 0,
-      started_at: new Date(start + Math.floor((i / EVENTS) * DAY)).toISOString(),
-      duration_ms: 50 + ((i * 7919) % 2000),
-      provider_duration_ms: 45,
-      time_to_first_token_ms: 0,
+      statusCode: i % 97 === 0 ? 429 : 200,
+      errorCode: "",
+      errorClass: "",
+      fallbackDepth: 0,
+      promptTokens: 100 + (i % 400),
+      completionTokens: 20 + (i % 300),
+      cachedTokens: 0,
+      reasoningTokens: 0,
+      startedAt: start + Math.floor((i / EVENTS) * DAY),
+      durationMs: 50 + ((i * 7919) % 2000),
+      providerDurationMs: 45,
+      timeToFirstTokenMs: 0,
       attempts: 1,
-      routing_version: 1,
-      worker_id: "bench",
-      estimated_cost_usd: 0.0004,
-      ingested_at: new Date().toISOString(),
+      routingVersion: 1,
+      estimatedCostUsd: 0.0004,
     });
   }
-  await ingestUsageRows(cp.db, rows);
+  await ingestUsageRows(cp.db, { workerId: "bench", ingestedAt: new Date(), records });
 }
 const ingestSeconds = (performance.now() - ingestStart) / 1000;
 

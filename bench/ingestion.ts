@@ -2,31 +2,45 @@
  * Usage ingestion into PostgreSQL (issue 8, target 5: ≥ 20,000 events/s):
  *
  *   DATABASE_URL=postgres://… node dist/bench/ingestion.js [--events 200000] [--batch 1000] [--senders 1,4]
+ *     [--encoding wire|message] [--dist DIR]
  *
  * For every sender count: starts a control plane from this checkout's dist/
- * as a separate process on a fresh database of the server DATABASE_URL
- * names, creates an organization, an API key and a credential through the
+ * (or from the build --dist names, for a before/after comparison) as a
+ * separate process on a fresh database of the server DATABASE_URL names,
+ * creates an organization, an API key and a credential through the
  * management API (so events reference real ids), then sends `events` usage
  * events, built the way the worker's closeAccount builds them, with unique
  * request ids, to WorkerService.IngestUsage over Connect with the worker
  * token, in batches of `batch` (the usage reporter's default, 1000), each
- * sender one call in flight like one worker's reporter. A few warm-up
- * batches go first and are not timed. Events/s is measured from the first
- * send to the last acknowledgement; then a SQL count must find exactly every
- * event sent in usage_events (and in the minute rollup), and every call must
- * have acknowledged its whole batch as new: anything else fails the run.
+ * sender one call in flight like one worker's reporter. With `--encoding
+ * wire` (the default, as the worker's reporter sends them) each event is
+ * encoded once when built, before the timed part, as a worker encodes it
+ * when the request ends, and a call sends IngestUsageRequestWire (the
+ * events as bytes); with `--encoding message` each call encodes its
+ * UsageEvent messages with protobuf-es, as reporters did before (about
+ * 45 µs per event of this process's CPU, on the cores the control plane
+ * and PostgreSQL use). A few warm-up batches go first and are not timed. Events/s is measured from the first send to the last
+ * acknowledgement; then a SQL count must find exactly every event sent in
+ * usage_events (and in the minute rollup), and every call must have
+ * acknowledged its whole batch as new: anything else fails the run.
  * Writes bench/results/ingestion-<timestamp>.json and prints a table.
  */
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { type Client, createClient } from "@connectrpc/connect";
+import { join, resolve } from "node:path";
+import { toBinary } from "@bufbuild/protobuf";
+import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import pg from "pg";
+import { INGEST_USAGE_WIRE } from "../control-plane/src/services/ingest-usage.js";
 import { projectRoot } from "../lib/src/paths.js";
 import { ErrorClass } from "../proto/gen/llmgateway/v1/common_pb.js";
-import { type UsageEvent, WorkerService } from "../proto/gen/llmgateway/v1/worker_service_pb.js";
+import {
+  type UsageEvent,
+  UsageEventSchema,
+  WorkerService,
+} from "../proto/gen/llmgateway/v1/worker_service_pb.js";
 import { type Seeded, seedRoute } from "../test/helpers/seed.js";
 import { arg } from "./lib/args.js";
 import {
@@ -42,6 +56,9 @@ import { stop, stopAll, stopAllOnSignal } from "./lib/process.js";
 const EVENTS = Number(arg("events", "200000"));
 const BATCH = Number(arg("batch", "1000"));
 const SENDERS = arg("senders", "1,4").split(",").map(Number);
+const ENCODING = arg("encoding", "wire");
+/** The build whose control plane is measured (another checkout's dist/ for a before/after comparison). */
+const DIST = resolve(arg("dist", THIS_DIST));
 /** Untimed batches per configuration first (JIT, pool connections, plans); counted in the SQL check. */
 const WARMUP_BATCHES = 3;
 const TARGET_EVENTS_PER_SECOND = 20_000;
@@ -49,6 +66,7 @@ if (!Number.isInteger(EVENTS) || EVENTS < 1) throw new Error("--events must be a
 if (!Number.isInteger(BATCH) || BATCH < 1 || BATCH > 5000) throw new Error("--batch must be 1…5000");
 if (SENDERS.some((n) => !Number.isInteger(n) || n < 1))
   throw new Error("--senders must list positive integers");
+if (ENCODING !== "wire" && ENCODING !== "message") throw new Error("--encoding must be wire or message");
 const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl) throw new Error("DATABASE_URL (a PostgreSQL server) is required");
 
@@ -107,16 +125,35 @@ function usageEvent(s: Seeded, i: number, now: number): UsageEvent {
   };
 }
 
-function batchesOf(s: Seeded, events: number, size: number): UsageEvent[][] {
+/** A batch as a call sends it: UsageEvent messages, or (wire) each event's bytes, encoded once. */
+type Batch = { events: UsageEvent[] } | { wire: Uint8Array[] };
+
+function batchesOf(s: Seeded, events: number, size: number): Batch[] {
   const now = Date.now();
-  const out: UsageEvent[][] = [];
+  const out: Batch[] = [];
   for (let start = 0; start < events; start += size) {
     const batch: UsageEvent[] = [];
     for (let i = start; i < Math.min(events, start + size); i++) batch.push(usageEvent(s, i, now));
-    out.push(batch);
+    out.push(
+      ENCODING === "wire" ? { wire: batch.map((e) => toBinary(UsageEventSchema, e)) } : { events: batch },
+    );
   }
   return out;
 }
+
+/** One IngestUsage call with the batch as built; resolves with the acknowledgement. */
+async function ingest(transport: Transport, workerId: string, batch: Batch, headers: Record<string, string>) {
+  const res =
+    "wire" in batch
+      ? await transport.unary(INGEST_USAGE_WIRE, undefined, 60_000, headers, { workerId, events: batch.wire })
+      : await transport.unary(WorkerService.method.ingestUsage, undefined, 60_000, headers, {
+          workerId,
+          events: batch.events,
+        });
+  return res.message;
+}
+
+const batchSize = (b: Batch) => ("wire" in b ? b.wire.length : b.events.length);
 
 /** Busy and total jiffies of the whole machine (/proc/stat), for its CPU use over an interval. */
 function machineJiffies(): { busy: number; total: number } {
@@ -166,6 +203,7 @@ const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** di
 
 interface ConfigResult {
   senders: number;
+  encoding: string;
   batchSize: number;
   events: number;
   warmupEvents: number;
@@ -193,7 +231,7 @@ async function runConfiguration(senders: number): Promise<ConfigResult> {
   current = dbRef;
   try {
     const secrets = gatewaySecrets();
-    const cp = await startControlPlane(THIS_DIST, dbRef.url, secrets, {}, `control-plane-${senders}`);
+    const cp = await startControlPlane(DIST, dbRef.url, secrets, {}, `control-plane-${senders}`);
     const seeded = await seedRoute(cp.url, secrets.adminKey, {
       slug: "ingest",
       secret: "sk-ingest-bench",
@@ -206,23 +244,23 @@ async function runConfiguration(senders: number): Promise<ConfigResult> {
     const batches = batchesOf(seeded, EVENTS, BATCH);
     const headers = { authorization: `Bearer ${secrets.workerToken}` };
     // One transport per sender, as each worker has its own reporter (HTTP/1.1, as the worker's).
-    const clients: Client<typeof WorkerService>[] = Array.from({ length: senders }, () =>
-      createClient(WorkerService, createConnectTransport({ baseUrl: cp.url, httpVersion: "1.1" })),
+    const transports: Transport[] = Array.from({ length: senders }, () =>
+      createConnectTransport({ baseUrl: cp.url, httpVersion: "1.1" }),
     );
     const callMs: number[] = [];
     let accepted = 0;
-    const send = async (client: Client<typeof WorkerService>, workerId: string, batch: UsageEvent[]) => {
+    const send = async (transport: Transport, workerId: string, batch: Batch) => {
       const t0 = performance.now();
-      const res = await client.ingestUsage({ workerId, events: batch }, { headers, timeoutMs: 60_000 });
+      const res = await ingest(transport, workerId, batch, headers);
       callMs.push(performance.now() - t0);
-      if (res.accepted !== batch.length || res.duplicates !== 0)
+      if (res.accepted !== batchSize(batch) || res.duplicates !== 0)
         throw new Error(
-          `${workerId}: batch of ${batch.length} acknowledged ${res.accepted} accepted, ${res.duplicates} duplicates`,
+          `${workerId}: batch of ${batchSize(batch)} acknowledged ${res.accepted} accepted, ${res.duplicates} duplicates`,
         );
       accepted += res.accepted;
     };
     for (const [n, batch] of warmup.entries()) {
-      await send(clients[n % senders] as Client<typeof WorkerService>, `bench-ingest-${n % senders}`, batch);
+      await send(transports[n % senders] as Transport, `bench-ingest-${n % senders}`, batch);
     }
     callMs.length = 0;
     accepted = 0;
@@ -234,9 +272,9 @@ async function runConfiguration(senders: number): Promise<ConfigResult> {
     const t0 = performance.now();
     // Sender s sends batches s, s + senders, …, one call in flight, like one worker's reporter.
     await Promise.all(
-      clients.map(async (client, s) => {
+      transports.map(async (transport, s) => {
         for (let b = s; b < batches.length; b += senders)
-          await send(client, `bench-ingest-${s}`, batches[b] as UsageEvent[]);
+          await send(transport, `bench-ingest-${s}`, batches[b] as Batch);
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
@@ -270,6 +308,7 @@ async function runConfiguration(senders: number): Promise<ConfigResult> {
     const eventsPerSecond = EVENTS / seconds;
     return {
       senders,
+      encoding: ENCODING,
       batchSize: BATCH,
       events: EVENTS,
       warmupEvents: WARMUP_BATCHES * BATCH,
@@ -328,6 +367,8 @@ const out = {
   targetEventsPerSecond: TARGET_EVENTS_PER_SECOND,
   events: EVENTS,
   batchSize: BATCH,
+  encoding: ENCODING,
+  controlPlaneDist: DIST,
   results,
   meetsTarget: results.every((r) => r.meetsTarget),
 };
@@ -339,6 +380,7 @@ await writeFile(file, `${JSON.stringify(out, null, 2)}\n`);
 console.log(`PostgreSQL: ${postgres.version}`);
 console.log(`settings:   ${JSON.stringify(postgres.settings)}`);
 console.log(`machine:    ${JSON.stringify(out.machine)}`);
+console.log(`encoding:   ${ENCODING}`);
 console.log("");
 const head = [
   "senders",

@@ -16,8 +16,9 @@ import { createPool, type Db } from "./db/pool.js";
 import { createErrorLogInterceptor } from "./grpc/error-log.js";
 import { REST_SERVICES } from "./rest/services.js";
 import { createRestTranscoder } from "./rest/transcoder.js";
-import { registerRoutes } from "./routes.js";
+import { registerIngestUsageWire, registerRoutes } from "./routes.js";
 import { listenH1AndH2c } from "./server.js";
+import { isBinaryIngestUsage } from "./services/ingest-usage.js";
 import type { WorkerServiceDeps } from "./services/worker-service.js";
 
 export interface ControlPlane {
@@ -83,17 +84,17 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     oidcIssuer: config.oidc?.issuer,
     replicaId: config.replicaId,
   };
-  const connect = connectNodeAdapter({
-    routes: registerRoutes(deps),
-    interceptors: [
-      createErrorLogInterceptor(log),
-      createAuthInterceptor(
-        db,
-        config.workerToken,
-        config.oidc ? createOidcVerifier(config.oidc, db, log) : undefined,
-      ),
-    ],
-  });
+  const interceptors = [
+    createErrorLogInterceptor(log),
+    createAuthInterceptor(
+      db,
+      config.workerToken,
+      config.oidc ? createOidcVerifier(config.oidc, db, log) : undefined,
+    ),
+  ];
+  const connect = connectNodeAdapter({ routes: registerRoutes(deps), interceptors });
+  // Binary IngestUsage calls skip the reflective decode of every event (services/ingest-usage.ts).
+  const ingestUsageWire = connectNodeAdapter({ routes: registerIngestUsageWire(deps), interceptors });
   const rest = createRestTranscoder({ services: REST_SERVICES, connectHandler: connect, log });
   const fanout = await startFanout(config, feed, db, log);
   const server = await listenH1AndH2c(
@@ -104,7 +105,8 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
         return;
       }
       if (rest(req, res)) return;
-      connect(req, res);
+      if (isBinaryIngestUsage(req.url, req.headers["content-type"])) ingestUsageWire(req, res);
+      else connect(req, res);
     },
     config.host,
     config.port,

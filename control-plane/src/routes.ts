@@ -22,6 +22,7 @@ import { createAuditService } from "./services/audit.js";
 import { createBillingService } from "./services/billing.js";
 import { createCredentialService } from "./services/credentials.js";
 import { createFleetService } from "./services/fleet.js";
+import { createIngestUsageWire, INGEST_USAGE_WIRE } from "./services/ingest-usage.js";
 import { createMembershipService } from "./services/memberships.js";
 import { createMetricsTokenService } from "./services/metrics-tokens.js";
 import { createOrganizationService } from "./services/organizations.js";
@@ -72,5 +73,15 @@ export function registerRoutes(deps: WorkerServiceDeps): (router: ConnectRouter)
       services.map((svc) => svc.typeName),
       async () => (await deps.db.query("SELECT 1")).rowCount === 1,
     );
+  };
+}
+
+/**
+ * The second router, for binary IngestUsage calls only (isBinaryIngestUsage):
+ * IngestUsage read as IngestUsageRequestWire, the events decoded by hand.
+ */
+export function registerIngestUsageWire(deps: WorkerServiceDeps): (router: ConnectRouter) => void {
+  return (router) => {
+    router.rpc(INGEST_USAGE_WIRE, createIngestUsageWire(deps));
   };
 }

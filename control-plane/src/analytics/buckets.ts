@@ -8,9 +8,20 @@ export const LATENCY_BOUNDS_MS = [
   40_000, 60_000, 120_000, 300_000,
 ] as const;
 
-/** SQL expression giving the bucket index (0-based) of a duration column. */
-export function bucketSql(column: string): string {
-  return `width_bucket(${column}, ARRAY[${LATENCY_BOUNDS_MS.join(",")}]::double precision[])`;
+/**
+ * The bucket index of a duration: how many bounds are at most `ms` (0 below
+ * the first, LATENCY_BOUNDS_MS.length from the last on), as PostgreSQL's
+ * `width_bucket(ms, ARRAY[…bounds])` computes it for a finite value.
+ */
+export function latencyBucket(ms: number): number {
+  let lo = 0;
+  let hi: number = LATENCY_BOUNDS_MS.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((LATENCY_BOUNDS_MS[mid] ?? 0) <= ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

@@ -1,21 +1,19 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   HeartbeatSchema,
   type WatchRoutingTableResponse,
   WatchRoutingTableResponseSchema,
   type WorkerService,
 } from "../../../proto/gen/llmgateway/v1/worker_service_pb.js";
-import { ingestUsageRows } from "../analytics/ingest.js";
-import { priceRecords, usageRecords } from "../analytics/usage-rows.js";
-import { operationalAuditEntries, storeOperationalEvents } from "../audit/operational-events.js";
 import { requireWorker } from "../auth/principal.js";
 import { currentVersion, oldestDeltaBase } from "../changes/change-log.js";
 import type { TableBuilder } from "../changes/table-builder.js";
 import type { WorkerRegistry } from "../changes/worker-registry.js";
 import { withTransaction } from "../db/pool.js";
 import { recordTelemetry, type ServiceDeps } from "./deps.js";
+import { createUsageIngest } from "./ingest-usage.js";
 import { recordWorkerStatus } from "./worker-status.js";
 
 export interface WorkerServiceDeps extends ServiceDeps {
@@ -31,6 +29,7 @@ export interface WorkerServiceDeps extends ServiceDeps {
 /** The worker-facing service: routing-table stream, usage and operational events, status reports. */
 export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof WorkerService> {
   const { db, tables } = deps;
+  const ingestUsage = createUsageIngest(deps);
 
   /** A snapshot, or a delta when `from` is still covered by the change log; consistent at one version. */
   function tableSince(from: number): Promise<WatchRoutingTableResponse> {
@@ -102,20 +101,7 @@ export function createWorkerService(deps: WorkerServiceDeps): ServiceImpl<typeof
 
     async ingestUsage(req, ctx) {
       requireWorker(ctx);
-      // Everything is validated before anything is stored: a bad call stores nothing.
-      const records = usageRecords(req.workerId, req.events);
-      const operational = operationalAuditEntries(req.workerId, req.operationalEvents);
-      let accepted = 0;
-      if (records.length > 0) {
-        try {
-          accepted = await ingestUsageRows(db, await priceRecords(db, records));
-        } catch (err) {
-          throw new ConnectError("usage batch rejected", Code.InvalidArgument, undefined, undefined, err);
-        }
-      }
-      // A separate transaction: both halves are idempotent, so a retried call completes either.
-      const operationalEventsAccepted = await storeOperationalEvents(db, deps.log, operational);
-      return { accepted, duplicates: records.length - accepted, operationalEventsAccepted };
+      return ingestUsage(req.workerId, req.events, req.operationalEvents);
     },
   };
 }

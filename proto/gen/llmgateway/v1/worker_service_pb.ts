@@ -390,9 +390,10 @@ export const IngestUsageRequestSchema: GenMessage<IngestUsageRequest> = /*@__PUR
  * IngestUsageRequest as workers encode it: the same field numbers, each
  * event already serialized as a UsageEvent when the request ended (a
  * length-delimited field reads the same as bytes or as a message). Workers
- * send it on the IngestUsage path; the control plane reads it as
- * IngestUsageRequest. Encoding each event once, by hand, costs about a
- * microsecond where a reflective encode of the batch cost tens per event.
+ * send it on the IngestUsage path. The control plane reads binary calls
+ * as this message too and decodes each event by hand; JSON calls as
+ * IngestUsageRequest. Encoding or decoding each event by hand costs a few
+ * microseconds where protobuf-es' reflective code cost tens per event.
  *
  * @generated from message llmgateway.v1.IngestUsageRequestWire
  */
