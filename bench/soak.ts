@@ -9,7 +9,9 @@
  * the worker for the whole soak (one wrk run per minute, back to back, so each
  * minute's throughput is recorded) while sampling the worker's RSS. Reports the
  * idle RSS, every sample, and over the last 8 minutes (or the last 80 % of a
- * shorter soak) min, max and (max − min) / min. Writes
+ * shorter soak) min, max and (max − min) / min of the samples, and the same
+ * spread over each minute's mean and over each minute's lowest sample (the
+ * post-GC floor). Writes
  * bench/results/soak-<timestamp>.json.
  */
 import { mkdir, writeFile } from "node:fs/promises";
@@ -86,6 +88,23 @@ try {
   const min = Math.min(...tail);
   const max = Math.max(...tail);
   const spread = (max - min) / min;
+  // Per minute of the tail: mean, and the lowest sample (the post-GC floor); the GC sawtooth
+  // (old space grows, then a mark-compact returns it) moves single samples by tens of MB.
+  const perMinute = new Map<number, number[]>();
+  for (const s of samples.filter((x) => x.seconds >= tailFrom)) {
+    const m = Math.floor(s.seconds / 60);
+    perMinute.set(m, [...(perMinute.get(m) ?? []), s.rssMB]);
+  }
+  const minuteStats = [...perMinute.entries()]
+    .filter(([, xs]) => xs.length >= 3)
+    .map(([m, xs]) => ({
+      minute: m + 1,
+      meanMB: xs.reduce((a, b) => a + b, 0) / xs.length,
+      floorMB: Math.min(...xs),
+    }));
+  const spreadOf = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / Math.min(...xs);
+  const meanSpread = spreadOf(minuteStats.map((x) => x.meanMB));
+  const floorSpread = spreadOf(minuteStats.map((x) => x.floorMB));
   const out = {
     benchmark: "soak",
     date: new Date().toISOString(),
@@ -93,7 +112,16 @@ try {
     minutes: MINUTES,
     connections: CONNECTIONS,
     idleRssMB: idleRss / MB,
-    tail: { fromSeconds: tailFrom, minMB: min, maxMB: max, spread, flatWithin10Percent: spread <= 0.1 },
+    tail: {
+      fromSeconds: tailFrom,
+      minMB: min,
+      maxMB: max,
+      spread,
+      flatWithin10Percent: spread <= 0.1,
+      minutes: minuteStats,
+      minuteMeanSpread: meanSpread,
+      minuteFloorSpread: floorSpread,
+    },
     minutesSummary: minutes,
     samples,
   };
@@ -102,7 +130,8 @@ try {
   console.log(
     `idle ${out.idleRssMB.toFixed(1)} MB; last ${((MINUTES * 60 - tailFrom) / 60).toFixed(1)} min: ` +
       `${min.toFixed(1)}–${max.toFixed(1)} MB, spread ${(spread * 100).toFixed(1)} % ` +
-      `(target ≤ 10 %: ${spread <= 0.1 ? "met" : "not met"})`,
+      `(target ≤ 10 %: ${spread <= 0.1 ? "met" : "not met"}); per-minute means within ` +
+      `${(meanSpread * 100).toFixed(1)} %, per-minute floors within ${(floorSpread * 100).toFixed(1)} %`,
   );
   console.log(`written to ${file}`);
 } finally {
