@@ -5,6 +5,7 @@ import { chatAttempt } from "./chat-attempt.js";
 import {
   answerError,
   authenticateRequest,
+  callRoute,
   clientSignal,
   closeStream,
   type GatewayDeps,
@@ -44,7 +45,8 @@ export function createChatHandler(deps: GatewayDeps) {
     const finish = life.finish;
     res.setHeader("x-request-id", a.requestId);
     try {
-      a.key = await authenticateRequest(req, deps);
+      const found = authenticateRequest(req, deps);
+      a.key = found instanceof Promise ? await found : found;
       life.authenticated();
       const body = await readJson(req, deps);
       const { model, stream } = validate(body);
@@ -54,8 +56,7 @@ export function createChatHandler(deps: GatewayDeps) {
       const signal = clientSignal(res);
       const deadline = a.startedAt + deps.requestTimeoutMs;
       const attempt = life.attempts(chatAttempt(deps, body, stream, wantsUsage(body), signal, deadline));
-      const result = await deps.engine.run(route, attempt, deadline, signal);
-      const value = settle(res, result, a, finish);
+      const value = settle(res, await callRoute(deps.engine, route, attempt, deadline, signal), a, finish);
       if (!value) return;
       if (value.kind === "json") {
         a.providerMs = performance.now() - value.providerStart;

@@ -5,7 +5,7 @@ import { authenticate, presentedKey } from "../http/auth.js";
 import { parseJsonObject, readBody } from "../http/body.js";
 import { GatewayError, sendError } from "../http/errors.js";
 import type { SessionAuthenticator } from "../http/session.js";
-import type { RoutingEngine, RunResult } from "../routing/engine.js";
+import type { AttemptResult, RoutingEngine, RunResult } from "../routing/engine.js";
 import type { AttemptFailure } from "../routing/failures.js";
 import type { Keepalive } from "../streaming/keepalive.js";
 import type { RelayOutcome } from "../streaming/relay.js";
@@ -36,8 +36,12 @@ export interface GatewayDeps extends LifecycleDeps {
   streamBroke(target: CompiledTarget, route: CompiledRoute, errorClass: ErrorClass): void;
 }
 
-/** The key of a request: a gateway API key, or an OIDC session token when OIDC is on. */
-export async function authenticateRequest(req: IncomingMessage, deps: GatewayDeps): Promise<KeyRecord> {
+/**
+ * The key of a request: a gateway API key, or an OIDC session token when OIDC is on. A gateway
+ * key is checked synchronously (the record, or a throw); only a session token gives a promise,
+ * so a handler awaits only then and the common case takes no promise turn (issue 8, target 5).
+ */
+export function authenticateRequest(req: IncomingMessage, deps: GatewayDeps): KeyRecord | Promise<KeyRecord> {
   if (deps.table.version === 0)
     throw new GatewayError("gateway_not_ready", "the gateway has no routing table yet");
   const token = presentedKey(req);
@@ -71,6 +75,23 @@ export function routeFor(deps: GatewayDeps, key: KeyRecord, model: string): Comp
     );
   }
   return route;
+}
+
+/**
+ * Routes one request through the engine's fast path (engine.ts): a healthy weighted pick is
+ * called here, so the common case costs the attempt's own promise turn and no more; anything
+ * else goes to `run` with the same pick.
+ */
+export async function callRoute<T>(
+  engine: RoutingEngine,
+  route: CompiledRoute,
+  attempt: (target: CompiledTarget) => Promise<AttemptResult<T>>,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<RunResult<T>> {
+  const drawn = engine.pick(route);
+  if (!engine.ready(drawn, deadline)) return engine.run(route, attempt, deadline, signal, drawn);
+  return engine.after(route, drawn, await attempt(drawn), attempt, deadline, signal);
 }
 
 /** Aborts when the client goes away before the response is finished. */

@@ -8,6 +8,7 @@ import type { CompiledTarget } from "../table/compile.js";
 import {
   answerError,
   authenticateRequest,
+  callRoute,
   clientSignal,
   type GatewayDeps,
   readJson,
@@ -83,20 +84,16 @@ export function createEmbeddingsHandler(deps: GatewayDeps) {
     const finish = life.finish;
     res.setHeader("x-request-id", a.requestId);
     try {
-      a.key = await authenticateRequest(req, deps);
+      const found = authenticateRequest(req, deps);
+      a.key = found instanceof Promise ? await found : found;
       life.authenticated();
       const body = await readJson(req, deps);
       a.model = validate(body);
       const route = routeFor(deps, a.key, a.model);
       const signal = clientSignal(res);
       const deadline = a.startedAt + deps.requestTimeoutMs;
-      const result = await deps.engine.run(
-        route,
-        life.attempts(embeddingsAttempt(deps, body, signal, deadline)),
-        deadline,
-        signal,
-      );
-      const value = settle(res, result, a, finish);
+      const attempt = life.attempts(embeddingsAttempt(deps, body, signal, deadline));
+      const value = settle(res, await callRoute(deps.engine, route, attempt, deadline, signal), a, finish);
       if (!value) return;
       a.providerMs = performance.now() - value.providerStart;
       a.usage = value.usage;

@@ -9,6 +9,7 @@ import { relayStream, SSE_HEADERS } from "../streaming/relay.js";
 import { chatAttempt } from "./chat-attempt.js";
 import {
   authenticateRequest,
+  callRoute,
   clientSignal,
   closeStream,
   type GatewayDeps,
@@ -48,7 +49,8 @@ export function createMessagesHandler(deps: GatewayDeps) {
     res.setHeader("x-request-id", a.requestId);
     res.setHeader("request-id", a.requestId);
     try {
-      a.key = await authenticateRequest(req, deps);
+      const found = authenticateRequest(req, deps);
+      a.key = found instanceof Promise ? await found : found;
       life.authenticated();
       const body = toChatRequest(await readJson(req, deps));
       const model = body.model as string;
@@ -59,13 +61,14 @@ export function createMessagesHandler(deps: GatewayDeps) {
       const signal = clientSignal(res);
       const deadline = a.startedAt + deps.requestTimeoutMs;
       // The converter needs the usage chunk: always ask for it.
-      const result = await deps.engine.run(
-        route,
-        life.attempts(chatAttempt(deps, body, stream, true, signal, deadline)),
-        deadline,
-        signal,
+      const attempt = life.attempts(chatAttempt(deps, body, stream, true, signal, deadline));
+      const value = settle(
+        res,
+        await callRoute(deps.engine, route, attempt, deadline, signal),
+        a,
+        finish,
+        sendFailure,
       );
-      const value = settle(res, result, a, finish, sendFailure);
       if (!value) return;
       if (value.kind === "json") {
         a.providerMs = performance.now() - value.providerStart;

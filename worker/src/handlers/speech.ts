@@ -10,6 +10,7 @@ import { callUpstream } from "../upstream/call.js";
 import {
   answerError,
   authenticateRequest,
+  callRoute,
   clientSignal,
   type GatewayDeps,
   readJson,
@@ -88,7 +89,8 @@ export function createSpeechHandler(deps: GatewayDeps) {
     const finish = life.finish;
     res.setHeader("x-request-id", a.requestId);
     try {
-      a.key = await authenticateRequest(req, deps);
+      const found = authenticateRequest(req, deps);
+      a.key = found instanceof Promise ? await found : found;
       life.authenticated();
       const body = await readJson(req, deps);
       a.model = validate(body);
@@ -96,13 +98,8 @@ export function createSpeechHandler(deps: GatewayDeps) {
       const route = routeFor(deps, a.key, a.model);
       const signal = clientSignal(res);
       const deadline = a.startedAt + deps.requestTimeoutMs;
-      const result = await deps.engine.run(
-        route,
-        life.attempts(speechAttempt(deps, body, signal, deadline)),
-        deadline,
-        signal,
-      );
-      const value = settle(res, result, a, finish);
+      const attempt = life.attempts(speechAttempt(deps, body, signal, deadline));
+      const value = settle(res, await callRoute(deps.engine, route, attempt, deadline, signal), a, finish);
       if (!value) return;
       life.commit(res, value.providerStart);
       res.writeHead(200, { "content-type": value.contentType, "cache-control": "no-store" });

@@ -3,10 +3,15 @@ import type { IncomingMessage } from "node:http";
 import type { KeyRecord, RoutingTable } from "../table/routing-table.js";
 import { GatewayError } from "./errors.js";
 
+/** Whether the scheme (the first 6 characters) is "bearer" in any case; the usual spelling without a slice or a regex. */
+function isBearer(auth: string): boolean {
+  return auth.startsWith("Bearer") || /^bearer$/i.test(auth.slice(0, 6));
+}
+
 /** The OpenAI api_key arrives as a bearer token; Anthropic-style clients send x-api-key. */
 export function presentedKey(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
-  if (auth && auth.length > 7 && auth.charCodeAt(6) === 32 && /^bearer$/i.test(auth.slice(0, 6))) {
+  if (auth && auth.length > 7 && auth.charCodeAt(6) === 32 && isBearer(auth)) {
     return auth.slice(7).trim();
   }
   const header = req.headers["x-api-key"];

@@ -2,12 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { RouteEntrySchema } from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
-import { credential } from "../../../test/helpers/worker-fixtures.js";
+import { credential, engineHealth } from "../../../test/helpers/worker-fixtures.js";
 import { type CompiledTarget, compileRoute } from "../table/compile.js";
 import type { CredentialRecord } from "../table/routing-table.js";
 import { type AttemptResult, createRoutingEngine, type EngineOptions } from "./engine.js";
 import { gatewayFailure } from "./failures.js";
-import { createCredentialHealth } from "./health.js";
 import { createRetryBudget } from "./retry-budget.js";
 
 type Step = { targets: string[]; triggers?: ErrorClass[] };
@@ -38,18 +37,7 @@ const failWith = (errorClass: ErrorClass, retryAfterMs?: number) => ({
  */
 function setup(script: Record<string, Array<"ok" | ErrorClass>>, options: Partial<EngineOptions> = {}) {
   const creds = new Map(["a", "b", "c", "d"].map((id) => [id, credential(id)]));
-  const health = createCredentialHealth({
-    consecutiveFailures: 3,
-    failureRate: 1,
-    minRequests: 1000,
-    windowMs: 10_000,
-    openMs: 10_000,
-    maxOpenMs: 60_000,
-    authOpenMs: 60_000,
-    quotaCooldownMs: 60_000,
-    rateLimitCooldownMs: 1000,
-    maxCooldownMs: 60_000,
-  });
+  const health = engineHealth(3);
   const seen = { calls: [] as string[], fallbacks: [] as string[], retries: 0, budgetExhausted: 0 };
   const engine = createRoutingEngine({
     health,
@@ -248,6 +236,14 @@ describe("routing engine", () => {
     const r = await run([{ targets: ["a"] }], Date.now() - 1);
     expect(r.failure).toMatchObject({ errorClass: TIMEOUT, code: "upstream_timeout" });
     expect(seen.calls).toEqual([]);
+  });
+
+  it("calls the first eligible target by weight when the weighted pick is barred", async () => {
+    const { run, seen, health, creds } = setup({});
+    health.failure(creds.get("a") as CredentialRecord, AUTH, undefined, Date.now());
+    const r = await run([{ targets: ["a", "b", "c"] }]);
+    expect(r).toMatchObject({ value: "served by b", attempts: 1, fallbackDepth: 0 });
+    expect(seen.calls).toEqual(["b"]);
   });
 
   it("stops when the client went away", async () => {

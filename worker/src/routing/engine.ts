@@ -63,14 +63,49 @@ export interface RoutingEngine {
    * Routes one request: weighted choice among the eligible targets of the
    * primary step, other targets of the step, then the fallback chain, then
    * the same target after a wait, as the class of each failure allows, within
-   * `deadline` (epoch ms) and the worker's retry budget.
+   * `deadline` (epoch ms) and the worker's retry budget. `drawn`: the weighted
+   * pick of the primary step already made (by `pick`, which `ready` refused).
    */
   run<T>(
     route: CompiledRoute,
     attempt: (target: CompiledTarget) => Promise<AttemptResult<T>>,
     deadline: number,
     signal: AbortSignal,
+    drawn?: CompiledTarget,
   ): Promise<RunResult<T>>;
+  /**
+   * The fast path of `run`, for a handler that makes the first call itself, so the common case
+   * costs one promise turn, the call's own (issue 8, target 5):
+   *
+   *     const drawn = engine.pick(route);
+   *     const result = engine.ready(drawn, deadline)
+   *       ? engine.after(route, drawn, await attempt(drawn), attempt, deadline, signal)
+   *       : engine.run(route, attempt, deadline, signal, drawn);
+   *
+   * `pick` is the weighted pick among the targets of the primary step (undefined when it has
+   * none); it changes nothing.
+   */
+  pick(route: CompiledRoute): CompiledTarget | undefined;
+  /**
+   * Whether `drawn` may be called now with nothing to take or undo: before the deadline, and its
+   * credential healthy (circuit closed, not cooling down). Then the request is deposited in the
+   * retry budget, as `run` would, and the caller calls it. Else nothing is done and `run`, given
+   * `drawn`, decides exactly as it would have after that pick (a half-open probe included).
+   */
+  ready(drawn: CompiledTarget | undefined, deadline: number): drawn is CompiledTarget;
+  /**
+   * After the call of the target `ready` accepted answered `out`: the result at once when it
+   * served (its success recorded), else a promise of the routing that goes on as `run` would
+   * have after that attempt.
+   */
+  after<T>(
+    route: CompiledRoute,
+    target: CompiledTarget,
+    out: AttemptResult<T>,
+    attempt: (target: CompiledTarget) => Promise<AttemptResult<T>>,
+    deadline: number,
+    signal: AbortSignal,
+  ): RunResult<T> | Promise<RunResult<T>>;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -130,23 +165,90 @@ export function createRoutingEngine(o: EngineOptions): RoutingEngine {
     return { step: -1, errorClass: ErrorClass.UNSPECIFIED };
   }
 
-  async function run<T>(
+  function pick(route: CompiledRoute): CompiledTarget | undefined {
+    return pickTarget(route.steps[0] as CompiledStep, undefined, random);
+  }
+
+  function ready(drawn: CompiledTarget | undefined, deadline: number): drawn is CompiledTarget {
+    if (drawn === undefined) return false;
+    const t = now();
+    if (t >= deadline || !health.healthy(drawn.credential, t)) return false;
+    o.budget.deposit();
+    return true;
+  }
+
+  function after<T>(
+    route: CompiledRoute,
+    target: CompiledTarget,
+    out: AttemptResult<T>,
+    attempt: (target: CompiledTarget) => Promise<AttemptResult<T>>,
+    deadline: number,
+    signal: AbortSignal,
+  ): RunResult<T> | Promise<RunResult<T>> {
+    if (!out.ok) return loop(route, attempt, deadline, signal, 0, target, out);
+    health.success(target.credential, now);
+    return { value: out.value, failure: undefined, target, attempts: 1, fallbackDepth: 0, aborted: false };
+  }
+
+  /**
+   * A healthy pick is called without entering the loop (no state, no closures but one
+   * callback), and a success ends there; anything else goes through `loop`, which decides
+   * exactly as if it had made the pick. (A healthy credential holds no probe slot, so an
+   * attempt that throws leaves nothing to free.)
+   */
+  function run<T>(
     route: CompiledRoute,
     attempt: (target: CompiledTarget) => Promise<AttemptResult<T>>,
     deadline: number,
     signal: AbortSignal,
+    drawn?: CompiledTarget,
   ): Promise<RunResult<T>> {
+    if (drawn === undefined) {
+      const target = pick(route);
+      if (ready(target, deadline)) {
+        let pending: Promise<AttemptResult<T>>;
+        try {
+          pending = attempt(target);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return pending.then((out) => after(route, target, out, attempt, deadline, signal));
+      }
+      drawn = target;
+    }
     o.budget.deposit();
+    return loop(route, attempt, deadline, signal, now(), drawn, undefined);
+  }
+
+  /**
+   * Everything but the fast path. `first` is the weighted pick of the primary step: not yet
+   * checked when `firstOut` is undefined (the first iteration then runs at `t0`), else the
+   * target called, which answered `firstOut`.
+   */
+  async function loop<T>(
+    route: CompiledRoute,
+    attempt: (target: CompiledTarget) => Promise<AttemptResult<T>>,
+    deadline: number,
+    signal: AbortSignal,
+    t0: number,
+    first: CompiledTarget | undefined,
+    firstOut: AttemptResult<T> | undefined,
+  ): Promise<RunResult<T>> {
     let stepIndex = 0;
-    let attempts = 0;
+    let attempts = firstOut === undefined ? 0 : 1;
     let sameRetries = 0;
     let tried: Set<CompiledTarget> | undefined;
     let last: AttemptFailure | undefined;
-    let lastTarget: CompiledTarget | undefined;
+    let lastTarget: CompiledTarget | undefined = firstOut === undefined ? undefined : first;
     /** Set when the last failure's class rules out the rest of the current step. */
     let leave: ErrorClass | undefined;
     /** Whether `last` happened in the current step. */
     let lastInStep = false;
+    /** The outcome of the call of `lastTarget` not yet accounted for. */
+    let out = firstOut;
+    /** The weighted pick for the first iteration, made before (by `run`, or a handler through `pick`). */
+    let drawn = firstOut === undefined ? first : undefined;
+    let fresh = firstOut === undefined;
     const result = (value: T | undefined, failure: AttemptFailure | undefined): RunResult<T> => ({
       value,
       failure,
@@ -157,12 +259,37 @@ export function createRoutingEngine(o: EngineOptions): RoutingEngine {
     });
 
     for (;;) {
-      const t = now();
+      if (out !== undefined) {
+        const called = lastTarget as CompiledTarget;
+        if (out.ok) {
+          health.success(called.credential, now);
+          return result(out.value, undefined);
+        }
+        if ("aborted" in out) {
+          health.release(called.credential);
+          return { ...result(undefined, last), aborted: true };
+        }
+        const failure = out.failure;
+        out = undefined;
+        health.failure(called.credential, failure.errorClass, failure.retryAfterMs, now());
+        o.observer.attemptFailed(called, failure, route);
+        last = failure;
+        lastInStep = true;
+        tried ??= new Set();
+        tried.add(called);
+        const action = ACTIONS[failure.errorClass];
+        if (!action.otherTargets && !action.fallback) return result(undefined, failure);
+        if (!action.otherTargets) leave = failure.errorClass;
+      }
+
+      const t = fresh ? t0 : now();
+      fresh = false;
       const step = route.steps[stepIndex] as CompiledStep;
       let target: CompiledTarget | undefined;
       if (leave === undefined) {
         // Fast path: the weighted pick is usually eligible.
-        target = pickTarget(step, undefined, random);
+        target = drawn ?? pickTarget(step, undefined, random);
+        drawn = undefined;
         if (target && (tried?.has(target) || health.barredBy(target.credential, t) !== undefined)) {
           target = pickTarget(
             step,
@@ -219,39 +346,20 @@ export function createRoutingEngine(o: EngineOptions): RoutingEngine {
       attempts++;
       lastTarget = target;
       health.begin(target.credential);
-      let out: AttemptResult<T>;
       try {
         out = await attempt(target);
       } catch (err) {
         health.release(target.credential); // no verdict: never leave a half-open probe slot taken
         throw err;
       }
-      if (out.ok) {
-        health.success(target.credential, now());
-        return result(out.value, undefined);
-      }
-      if ("aborted" in out) {
-        health.release(target.credential);
-        return { ...result(undefined, last), aborted: true };
-      }
-      const failure = out.failure;
-      health.failure(target.credential, failure.errorClass, failure.retryAfterMs, now());
-      o.observer.attemptFailed(target, failure, route);
-      last = failure;
-      lastInStep = true;
-      tried ??= new Set();
-      tried.add(target);
-      const action = ACTIONS[failure.errorClass];
-      if (!action.otherTargets && !action.fallback) return result(undefined, failure);
-      if (!action.otherTargets) leave = failure.errorClass;
-    }
-
-    function waitOf(step: CompiledStep, t: number): number {
-      let min = Number.POSITIVE_INFINITY;
-      for (const target of step.targets) min = Math.min(min, health.waitMs(target.credential, t));
-      return Number.isFinite(min) ? min : 0;
     }
   }
 
-  return { run };
+  function waitOf(step: CompiledStep, t: number): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const target of step.targets) min = Math.min(min, health.waitMs(target.credential, t));
+    return Number.isFinite(min) ? min : 0;
+  }
+
+  return { run, pick, ready, after };
 }

@@ -122,6 +122,42 @@ describe("circuit breaker", () => {
     health.release(c);
     expect(health.barredBy(c, 1001)).toBeUndefined();
   });
+
+  it("healthy: callable now with no probe slot to take", () => {
+    const { health, c } = setup({ consecutiveFailures: 2 });
+    expect(health.healthy(c, 0)).toBe(true); // never failed
+    health.failure(c, ErrorClass.UNAVAILABLE, undefined, 0);
+    expect(health.healthy(c, 1)).toBe(true); // one failure: still closed
+    health.failure(c, ErrorClass.UNAVAILABLE, undefined, 1);
+    expect(health.healthy(c, 2)).toBe(false); // open
+    expect(health.healthy(c, 1001)).toBe(false); // due to half-open: the probe goes through barredBy
+    expect([...health.states()]).toEqual([{ credential: c, state: "open" }]); // and healthy changed nothing
+    expect(health.barredBy(c, 1001)).toBeUndefined();
+    health.begin(c);
+    expect(health.healthy(c, 1002)).toBe(false); // half open, probing
+    health.success(c, 1003);
+    expect(health.healthy(c, 1004)).toBe(true); // closed again
+    health.failure(c, ErrorClass.RATE_LIMITED, 500, 1005);
+    expect(health.healthy(c, 1504)).toBe(false); // cooling down
+    expect(health.healthy(c, 1505)).toBe(true);
+  });
+
+  it("reads a success's clock only for a tracked credential", () => {
+    const { health, c } = setup({ consecutiveFailures: 1 });
+    let reads = 0;
+    const clock = () => {
+      reads++;
+      return 1000;
+    };
+    health.success(c, clock);
+    expect(reads).toBe(0); // never failed: nothing to record
+    health.failure(c, ErrorClass.UNAVAILABLE, undefined, 0);
+    expect(health.barredBy(c, 1000)).toBeUndefined();
+    health.begin(c);
+    health.success(c, clock);
+    expect(reads).toBe(1);
+    expect([...health.states()]).toContainEqual({ credential: c, state: "closed" });
+  });
 });
 
 describe("cooldowns", () => {
@@ -162,6 +198,26 @@ describe("credential changes", () => {
     expect(health.barredBy(before, 1)).toBe(ErrorClass.AUTH);
     const after = credential("same");
     expect(health.barredBy(after, 1)).toBeUndefined();
+  });
+
+  it("keeps one entry per credential id, tied to the last record that failed", () => {
+    const { health } = setup({ consecutiveFailures: 1 });
+    const before = credential("same");
+    const after = credential("same");
+    health.failure(after, ErrorClass.AUTH, undefined, 0);
+    // A request still holding the old record fails: its entry replaces the new record's.
+    health.failure(before, ErrorClass.UNAVAILABLE, undefined, 1);
+    expect(health.barredBy(after, 2)).toBeUndefined();
+    expect(health.healthy(after, 2)).toBe(true);
+    expect(health.waitMs(after, 2)).toBe(0);
+    expect(health.barredBy(before, 2)).toBe(ErrorClass.UNAVAILABLE);
+    expect([...health.states()]).toEqual([{ credential: before, state: "open" }]);
+    health.failure(after, ErrorClass.AUTH, undefined, 3);
+    expect(health.barredBy(before, 4)).toBeUndefined();
+    expect([...health.states()]).toEqual([{ credential: after, state: "open" }]);
+    health.prune(() => false);
+    expect(health.barredBy(after, 4)).toBeUndefined();
+    expect([...health.states()]).toEqual([]);
   });
 
   it("prunes entries of credentials that are gone", () => {

@@ -199,6 +199,14 @@ describe("findKey", () => {
     else expect(found).toBeUndefined();
   });
 
+  it("finds a key that never expires without reading the clock", () => {
+    const t = loaded();
+    const clock = vi.spyOn(Date, "now");
+    expect(t.findKey(lookup("sk-gw-alpha"))?.id).toBe("k1");
+    expect(clock).not.toHaveBeenCalled();
+    clock.mockRestore();
+  });
+
   it("stops accepting a key once it expires", () => {
     const now = Date.UTC(2030, 0, 1, 12);
     vi.useFakeTimers({ now });
@@ -464,6 +472,16 @@ describe("deltas", () => {
     const t = loaded();
     t.apply(delta(11, [{ case: "upsertOrganization", value: org(DISABLED_ORG) }]));
     expect(t.findKey(lookup("sk-gw-disabled-org"))?.id).toBe("k-off");
+  });
+
+  it("an org removed and added again keeps its keys and routes (ids compared by value)", () => {
+    const t = loaded();
+    const id = `${ORG.slice(0, 2)}${ORG.slice(2)}`; // equal to ORG, another string instance
+    t.apply(delta(11, [{ case: "removeOrganizationId", value: ORG }]));
+    t.apply(delta(12, [{ case: "upsertOrganization", value: org(id) }]));
+    expect(t.findKey(lookup("sk-gw-alpha"))).toMatchObject({ id: "k1", orgId: ORG });
+    expect(t.findRoute(id, "gpt-4o")?.steps[0]?.targets.length).toBeGreaterThan(0);
+    expect(t.modelsOf(ORG)).toContain("gpt-4o");
   });
 });
 

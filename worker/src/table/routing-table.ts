@@ -105,6 +105,20 @@ export function createRoutingTable(): RoutingTable {
   const orgBySlug = new Map<string, string>();
   const priceOverrides = createPriceOverrideIndex();
   const actualCosts = createActualCostIndex();
+  /**
+   * One string instance per organization id and per model name, shared by the org map, the key
+   * records and the compiled routes. The hot path looks up by `key.orgId` and the request's model:
+   * keys that are one instance compare by identity, and their headers stay in cache instead of
+   * one cold copy per key or route as decoded. Cleared with a snapshot; grows in between only
+   * with the organizations and model names seen.
+   */
+  const canonical = new Map<string, string>();
+  const intern = (s: string): string => {
+    const known = canonical.get(s);
+    if (known !== undefined) return known;
+    canonical.set(s, s);
+    return s;
+  };
   const scopeOf = (orgId: string, apiKeyId: string) => (apiKeyId ? `${orgId}/${apiKeyId}` : orgId);
   const hashKey = (hash: Uint8Array) => Buffer.from(hash).toString("latin1");
 
@@ -137,17 +151,18 @@ export function createRoutingTable(): RoutingTable {
   const putOrganization = (e: OrganizationEntry) => {
     const old = orgs.get(e.id);
     if (old) orgBySlug.delete(old.slug);
-    orgs.set(e.id, e);
-    orgBySlug.set(e.slug, e.id);
+    const id = intern(e.id);
+    orgs.set(id, e);
+    orgBySlug.set(e.slug, id);
   };
 
   function setCompiled(route: RouteEntry): void {
     let byModel = compiled.get(route.orgId);
     if (!byModel) {
       byModel = new Map();
-      compiled.set(route.orgId, byModel);
+      compiled.set(intern(route.orgId), byModel);
     }
-    byModel.set(route.model, compileRoute(route, credentials));
+    byModel.set(intern(route.model), compileRoute(route, credentials));
   }
 
   function removeCompiled(route: RouteEntry): void {
@@ -224,7 +239,7 @@ export function createRoutingTable(): RoutingTable {
         const e = c.change.value;
         keys.put(e.id, hashKey(e.keyHash), {
           id: e.id,
-          orgId: e.orgId,
+          orgId: intern(e.orgId),
           userId: e.userId,
           expiresAt: epochMs(e.expiresAt),
         });
@@ -285,7 +300,7 @@ export function createRoutingTable(): RoutingTable {
 
   /** A snapshot replaces everything, through the same upserts deltas use. */
   function loadSnapshot(t: RoutingTableMessage): void {
-    for (const index of [orgs, orgBySlug, credentials, routes, compiled, memberships, bySubject])
+    for (const index of [orgs, orgBySlug, canonical, credentials, routes, compiled, memberships, bySubject])
       index.clear();
     routesByCredential.clear();
     for (const index of [keys, metricsTokens, policies, priceOverrides, actualCosts]) index.clear();
@@ -328,7 +343,8 @@ export function createRoutingTable(): RoutingTable {
     findKey(hash) {
       const key = keys.get(hash);
       if (!key) return undefined;
-      if (key.expiresAt <= Date.now()) return undefined;
+      // Most keys never expire: no clock read for them.
+      if (key.expiresAt !== Number.POSITIVE_INFINITY && key.expiresAt <= Date.now()) return undefined;
       const org = orgs.get(key.orgId);
       if (!org || org.disabled) return undefined;
       return key;
