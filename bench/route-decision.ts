@@ -18,9 +18,9 @@
  *    token, `findKey`), and `authenticateRequest` as the handlers call it
  *    (synchronous for a gateway key, awaited only when it gives a promise);
  * 2. `routeFor` (org, model);
- * 3. the engine's choice as the handlers make it, with an attempt that
- *    resolves at once: `pick`, `ready`, the attempt awaited, `after` (`run`
- *    when the pick is not ready). Beside it `engine.run` awaited (3a) and the
+ * 3. the engine's choice as the handlers make it (`callRoute`), with an
+ *    attempt that resolves at once: `pick`, `ready`, the attempt awaited,
+ *    `after` (`run` when the pick is not ready). Beside it `engine.run` awaited (3a) and the
  *    synchronous floor, `pickTarget` + `barredBy` (3');
  * 4. the headline: what a handler runs, 1' + 2 + 3 (also over a hot set of
  *    1,000 keys). Beside it, for comparison with the figures before
@@ -32,35 +32,22 @@
  * Writes bench/results/route-decision-<timestamp>.json.
  */
 
-import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { generateApiKey, hashApiKey } from "../lib/src/api-key.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { hashApiKey } from "../lib/src/api-key.js";
 import { projectRoot } from "../lib/src/paths.js";
 import { ErrorClass } from "../proto/gen/llmgateway/v1/common_pb.js";
-import {
-  type ApiKeyEntry,
-  ApiKeyEntrySchema,
-  type CredentialEntry,
-  CredentialEntrySchema,
-  type OrganizationEntry,
-  OrganizationEntrySchema,
-  type RouteEntry,
-  RouteEntrySchema,
-  RoutingTableSchema,
-} from "../proto/gen/llmgateway/v1/routing_table_pb.js";
 import {
   type WatchRoutingTableResponse,
   WatchRoutingTableResponseSchema,
 } from "../proto/gen/llmgateway/v1/worker_service_pb.js";
 import { loadWorkerConfig } from "../worker/src/config.js";
-import { authenticateRequest, type GatewayDeps, routeFor } from "../worker/src/handlers/common.js";
+import { authenticateRequest, callRoute, type GatewayDeps, routeFor } from "../worker/src/handlers/common.js";
 import { authenticate, keyHash, presentedKey } from "../worker/src/http/auth.js";
 import {
   type AttemptResult,
@@ -78,16 +65,21 @@ import {
 import { createRoutingTable, type KeyRecord, type RoutingTable } from "../worker/src/table/routing-table.js";
 import { arg } from "./lib/args.js";
 import { machine, stampedName } from "./lib/machine.js";
+import {
+  CREDENTIALS_PER_ORG,
+  encodeSnapshot,
+  intBelow,
+  KEYS_PER_ORG,
+  ORGS,
+  PROVIDERS,
+  ROUTES_PER_ORG,
+} from "./lib/synthetic-table.js";
 
 const ITERATIONS = Number(arg("iterations", "200000"));
 const ROUNDS = Number(arg("rounds", "5"));
 const WARMUP = Number(arg("warmup", "100000"));
 const TARGET_NS = 5000;
 
-const ORGS = 1000;
-const CREDENTIALS_PER_ORG = 10;
-const KEYS_PER_ORG = 100;
-const ROUTES_PER_ORG = 10;
 /** Random (key, model) pairs the loops walk through, a power of two. */
 const SLOTS = 1 << 19;
 const MASK = SLOTS - 1;
@@ -103,206 +95,7 @@ const heapUsedMiB = () => {
   return process.memoryUsage().heapUsed / 2 ** 20;
 };
 
-/** mulberry32: a seeded generator, so every run builds the same shape and walks the same sequence. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rng = seeded(8);
-const intBelow = (n: number) => Math.floor(rng() * n);
-
-/** Providers with a default base URL, and the upstream model a target of each sends. */
-const PROVIDERS = ["openai", "anthropic", "gemini", "mistral", "groq", "openrouter", "together", "deepseek"];
-/** Public model names; each organization routes 10 of them. */
-const MODELS = [
-  "gpt-4o",
-  "gpt-4o-mini",
-  "gpt-4.1",
-  "gpt-4.1-mini",
-  "o3",
-  "o4-mini",
-  "claude-sonnet-4",
-  "claude-haiku-4",
-  "claude-opus-4",
-  "gemini-2.5-pro",
-  "gemini-2.5-flash",
-  "mistral-large",
-  "llama-3.3-70b",
-  "deepseek-chat",
-  "deepseek-reasoner",
-  "qwen-2.5-72b",
-  "text-embedding-3-small",
-  "text-embedding-3-large",
-  "chat-default",
-  "chat-cheap",
-];
-const WEIGHTS = [
-  [1, 1],
-  [70, 30],
-  [80, 20],
-  [50, 30, 20],
-  [1, 1, 1],
-  [60, 30, 10],
-] as const;
-
-interface Synthetic {
-  organizations: OrganizationEntry[];
-  credentials: CredentialEntry[];
-  apiKeys: ApiKeyEntry[];
-  routes: RouteEntry[];
-  /** Bearer tokens in the order of apiKeys. */
-  tokens: string[];
-  /** Model names routed, per organization (index as in organizations). */
-  modelsByOrg: string[][];
-  /** Organization index of each key. */
-  orgOfKey: Int32Array;
-  targetsPerRoute: number[];
-  fallbackStepsPerRoute: number[];
-}
-
-/** Picks `n` distinct items of `from` not in `except`. */
-function distinct<T>(from: readonly T[], n: number, except: ReadonlySet<T> = new Set()): T[] {
-  const out: T[] = [];
-  while (out.length < n) {
-    const x = from[intBelow(from.length)] as T;
-    if (!except.has(x) && !out.includes(x)) out.push(x);
-  }
-  return out;
-}
-
-function synthesize(): Synthetic {
-  const s: Synthetic = {
-    organizations: [],
-    credentials: [],
-    apiKeys: [],
-    routes: [],
-    tokens: [],
-    modelsByOrg: [],
-    orgOfKey: new Int32Array(ORGS * KEYS_PER_ORG),
-    targetsPerRoute: [0, 0, 0, 0],
-    fallbackStepsPerRoute: [0, 0, 0],
-  };
-  const now = Date.now();
-  for (let o = 0; o < ORGS; o++) {
-    const orgId = randomUUID();
-    s.organizations.push(create(OrganizationEntrySchema, { id: orgId, slug: `org-${o}`, disabled: false }));
-    const credentialIds: string[] = [];
-    for (let c = 0; c < CREDENTIALS_PER_ORG; c++) {
-      const id = randomUUID();
-      credentialIds.push(id);
-      const provider = PROVIDERS[(o + c) % PROVIDERS.length] as string;
-      s.credentials.push(
-        create(CredentialEntrySchema, {
-          id,
-          orgId,
-          provider,
-          name: `${provider}-${c}`,
-          secret: `sk-${id}`,
-          weight: c % 4 === 0 ? 2 : 1,
-          enabled: true,
-        }),
-      );
-    }
-    for (let k = 0; k < KEYS_PER_ORG; k++) {
-      const token = generateApiKey();
-      s.orgOfKey[s.tokens.length] = o;
-      s.tokens.push(token);
-      s.apiKeys.push(
-        create(ApiKeyEntrySchema, {
-          id: randomUUID(),
-          orgId,
-          keyHash: hashApiKey(token),
-          userId: k % 3 === 0 ? "" : `user-${o}-${k}`,
-          // One key in ten expires (in a year), the others never do.
-          ...(k % 10 === 0 ? { expiresAt: timestampFromMs(now + 365 * 86_400_000) } : {}),
-        }),
-      );
-    }
-    const models = distinct(MODELS, ROUTES_PER_ORG);
-    s.modelsByOrg.push(models);
-    for (const model of models) {
-      const weights = WEIGHTS[intBelow(WEIGHTS.length)] as readonly number[];
-      const primary = distinct(credentialIds, weights.length);
-      const target = (credentialId: string, weight: number) => ({
-        credentialId,
-        // Non-OpenAI providers get a provider-side model name.
-        upstreamModel: credentialIds.indexOf(credentialId) % 2 === 0 ? "" : `${model}-upstream`,
-        weight,
-      });
-      const fallback = distinct(credentialIds, 1 + intBelow(2), new Set(primary));
-      const fallbacks = [
-        {
-          targets: fallback.map((id) => target(id, 1)),
-          triggers: [
-            ErrorClass.UNAVAILABLE,
-            ErrorClass.RATE_LIMITED,
-            ErrorClass.TIMEOUT,
-            ErrorClass.QUOTA_EXHAUSTED,
-          ],
-        },
-      ];
-      if (rng() < 0.25) {
-        const last = distinct(credentialIds, 1, new Set([...primary, ...fallback]));
-        fallbacks.push({ targets: last.map((id) => target(id, 1)), triggers: [ErrorClass.UNAVAILABLE] });
-      }
-      s.targetsPerRoute[weights.length] = (s.targetsPerRoute[weights.length] ?? 0) + 1;
-      s.fallbackStepsPerRoute[fallbacks.length] = (s.fallbackStepsPerRoute[fallbacks.length] ?? 0) + 1;
-      s.routes.push(
-        create(RouteEntrySchema, {
-          id: randomUUID(),
-          orgId,
-          model,
-          targets: primary.map((id, i) => target(id, weights[i] as number)),
-          fallbacks,
-        }),
-      );
-    }
-  }
-  return s;
-}
-
 // ---- build ----------------------------------------------------------------
-
-/**
- * The snapshot as the control plane sends it. Built and encoded inside a
- * function, so no temporary outlives it (an interpreted top-level frame keeps
- * its registers alive, which would count the messages in the heap figures).
- */
-function encodeSnapshot(): { bytes: Uint8Array; synthesizeMs: number; encodeMs: number; rest: Synthetic } {
-  let t = performance.now();
-  const s = synthesize();
-  const synthesizeMs = performance.now() - t;
-  t = performance.now();
-  const bytes = toBinary(
-    WatchRoutingTableResponseSchema,
-    create(WatchRoutingTableResponseSchema, {
-      version: 1n,
-      payload: {
-        case: "snapshot",
-        value: create(RoutingTableSchema, {
-          organizations: s.organizations,
-          credentials: s.credentials,
-          apiKeys: s.apiKeys,
-          routes: s.routes,
-        }),
-      },
-    }),
-  );
-  const encodeMs = performance.now() - t;
-  // Only what the loops need survives: the tokens and the models per organization.
-  return {
-    bytes,
-    synthesizeMs,
-    encodeMs,
-    rest: { ...s, organizations: [], credentials: [], apiKeys: [], routes: [] },
-  };
-}
 
 /** What the worker does with a full table from WatchRoutingTable: decode (Connect), then apply. */
 function loadSnapshot(
@@ -580,16 +373,12 @@ function allSync(reqs: readonly IncomingMessage[], m: number, off: number): void
   }
 }
 
-/** The engine as the handlers call it (chat-completions.ts): its fast path, else `run`. */
+/** The engine as the handlers call it (`callRoute`, handlers/common.ts): its fast path, else `run`. */
 async function engineFast(n: number, off: number): Promise<number> {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     const route = slotRoute[(off + i) & MASK] as CompiledRoute;
-    const drawn = engine.pick(route);
-    const result = engine.ready(drawn, deadline)
-      ? engine.after(route, drawn, await attempt(drawn), attempt, deadline, signal)
-      : engine.run(route, attempt, deadline, signal, drawn);
-    sink += (result instanceof Promise ? await result : result).attempts;
+    sink += (await callRoute(engine, route, attempt, deadline, signal)).attempts;
   }
   return ns(t0, n);
 }
@@ -604,11 +393,7 @@ function handlerPath(models: readonly string[]): Body {
       const found = authenticateRequest(reqs[i] as IncomingMessage, deps);
       const key = found instanceof Promise ? await found : found;
       const route = routeFor(deps, key, models[(off + i) & MASK] as string);
-      const drawn = engine.pick(route);
-      const result = engine.ready(drawn, deadline)
-        ? engine.after(route, drawn, await attempt(drawn), attempt, deadline, signal)
-        : engine.run(route, attempt, deadline, signal, drawn);
-      sink += (result instanceof Promise ? await result : result).attempts;
+      sink += (await callRoute(engine, route, attempt, deadline, signal)).attempts;
     }
   };
 }
