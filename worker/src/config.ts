@@ -31,6 +31,12 @@ export interface RoutingConfig {
 export interface WorkerConfig {
   /** Worker processes `llm-gateway worker` runs (node:cluster, one shared port); 1: no cluster. */
   processes: number;
+  /**
+   * How far (percent) V8 lets the old generation grow past the live heap before a full
+   * collection; 0 leaves V8's own heuristics, which let it grow up to several times the live heap
+   * (a sawtooth of tens of MB under steady load).
+   */
+  heapGrowthPercent: number;
   host: string;
   port: number;
   controlPlaneUrl: string;
@@ -166,6 +172,7 @@ function workerProcesses(env: NodeJS.ProcessEnv): number {
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return {
     processes: workerProcesses(env),
+    heapGrowthPercent: envInt(env, "LLM_GATEWAY_WORKER_HEAP_GROWTH_PERCENT", 20, 0, 400),
     host: envHost(env, "LLM_GATEWAY_WORKER_HOST"),
     port: envInt(env, "LLM_GATEWAY_WORKER_PORT", 8080, 0, 65535),
     controlPlaneUrl: envUrl(env, "LLM_GATEWAY_CONTROL_PLANE_URL", "http://127.0.0.1:8081"),

@@ -3,6 +3,7 @@ import { createLogger } from "../../../lib/src/logger.js";
 import { inCluster } from "../../../worker/src/cluster/child.js";
 import { startPrimary } from "../../../worker/src/cluster/primary.js";
 import { loadWorkerConfig } from "../../../worker/src/config.js";
+import { applyHeapGrowth } from "../../../worker/src/heap.js";
 import { closeOnSignal } from "../lifecycle.js";
 
 /**
@@ -20,6 +21,7 @@ export async function runWorker(): Promise<void> {
     });
     return;
   }
+  applyHeapGrowth(config.heapGrowthPercent);
   // loaded here, not at the top: the cluster primary does not carry the worker's modules
   const { startWorker } = await import("../../../worker/src/main.js");
   const worker = await startWorker(config, log, inCluster() ? { awaitTableMs: 10_000 } : {});
