@@ -5,7 +5,7 @@ import type { AttemptResult } from "../routing/engine.js";
 import { buildRequest, gatewayFailure, unsupportedFailure } from "../routing/failures.js";
 import { readUpstream, type UpstreamStream } from "../streaming/upstream-stream.js";
 import type { CompiledTarget } from "../table/compile.js";
-import { callUpstream, networkFailure } from "../upstream/call.js";
+import { callUpstream, callUpstreamBuffered, networkFailure } from "../upstream/call.js";
 import type { Pools } from "../upstream/pools.js";
 
 /** A complete non-streaming reply. */
@@ -80,32 +80,23 @@ export function chatAttempt(
     const request = built.value;
     const providerStart = performance.now();
     const headersTimeout = Math.max(1, Math.min(o.headersTimeoutMs, deadline - Date.now()));
-    const call = await callUpstream(o.pools, credential, adapter, request, signal, headersTimeout);
-    if (!call.ok) return call;
-    const { response } = call;
     const provider = credential.provider.id;
-    if (response.statusCode !== 200) {
-      response.body.destroy();
-      return {
-        ok: false,
-        failure: gatewayFailure(
-          ErrorClass.MALFORMED_RESPONSE,
-          "upstream_malformed_response",
-          `provider ${provider} answered HTTP ${response.statusCode}`,
-          response.statusCode,
-        ),
-      };
-    }
+    const malformed = (status: number) => ({
+      ok: false as const,
+      failure: gatewayFailure(
+        ErrorClass.MALFORMED_RESPONSE,
+        "upstream_malformed_response",
+        `provider ${provider} answered HTTP ${status}`,
+        status,
+      ),
+    });
 
     if (!stream) {
-      let raw: Buffer;
-      try {
-        raw = Buffer.from(await response.body.arrayBuffer());
-      } catch (err) {
-        if (signal.aborted) return { ok: false, aborted: true };
-        return { ok: false, failure: networkFailure(err, provider) };
-      }
-      const out = chat.response(raw, ctx);
+      const call = await callUpstreamBuffered(o.pools, credential, adapter, request, signal, headersTimeout);
+      if (!call.ok) return call;
+      const { response } = call;
+      if (response.statusCode !== 200) return malformed(response.statusCode);
+      const out = chat.response(response.body, ctx);
       if (!out) {
         return {
           ok: false,
@@ -120,6 +111,13 @@ export function chatAttempt(
       return { ok: true, value: { kind: "json", body: out.body, usage: out.usage, providerStart } };
     }
 
+    const call = await callUpstream(o.pools, credential, adapter, request, signal, headersTimeout);
+    if (!call.ok) return call;
+    const { response } = call;
+    if (response.statusCode !== 200) {
+      response.body.destroy();
+      return malformed(response.statusCode);
+    }
     const upstream = readUpstream(response.body, chat.stream(ctx, { stripUsage: !clientWantsUsage }));
     const pending = upstream.next();
     const first = await within(pending, o.commitAfterMs);

@@ -3,7 +3,7 @@ import type { ProviderAdapter, UpstreamRequest } from "../providers/types.js";
 import type { AttemptResult } from "../routing/engine.js";
 import { gatewayFailure } from "../routing/failures.js";
 import type { CredentialRecord } from "../table/routing-table.js";
-import { callUpstream, networkFailure } from "../upstream/call.js";
+import { callUpstreamBuffered } from "../upstream/call.js";
 import type { Pools } from "../upstream/pools.js";
 
 /**
@@ -21,11 +21,10 @@ export async function callForJson(
 ): Promise<AttemptResult<Buffer[]>> {
   const provider = credential.provider.id;
   const one = async (request: UpstreamRequest): Promise<AttemptResult<Buffer>> => {
-    const call = await callUpstream(pools, credential, adapter, request, signal, headersTimeoutMs);
+    const call = await callUpstreamBuffered(pools, credential, adapter, request, signal, headersTimeoutMs);
     if (!call.ok) return call;
     const { response } = call;
     if (response.statusCode !== 200) {
-      response.body.destroy();
       return {
         ok: false,
         failure: gatewayFailure(
@@ -36,12 +35,7 @@ export async function callForJson(
         ),
       };
     }
-    try {
-      return { ok: true, value: Buffer.from(await response.body.arrayBuffer()) };
-    } catch (err) {
-      if (signal.aborted) return { ok: false, aborted: true };
-      return { ok: false, failure: networkFailure(err, provider) };
-    }
+    return { ok: true, value: response.body };
   };
   const results = await Promise.all(requests.map(one));
   const bodies: Buffer[] = [];

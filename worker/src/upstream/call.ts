@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
 import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { authenticate } from "../providers/auth/index.js";
@@ -5,6 +6,7 @@ import { retryAfterMs } from "../providers/shared/classify.js";
 import type { ProviderAdapter, UpstreamRequest } from "../providers/types.js";
 import { type AttemptFailure, gatewayFailure } from "../routing/failures.js";
 import type { CredentialRecord } from "../table/routing-table.js";
+import type { BufferedResponse } from "./buffered.js";
 import type { Pools } from "./pools.js";
 
 /** Provider error bodies beyond this are not read (a proxy's HTML page can be large). */
@@ -23,6 +25,11 @@ const UNREACHABLE_CODES = new Set([
 
 export type CallResult =
   | { ok: true; response: Dispatcher.ResponseData }
+  | { ok: false; failure: AttemptFailure }
+  | { ok: false; aborted: true };
+
+export type BufferedCallResult =
+  | { ok: true; response: BufferedResponse }
   | { ok: false; failure: AttemptFailure }
   | { ok: false; aborted: true };
 
@@ -74,58 +81,48 @@ export class AuthError extends Error {
   }
 }
 
-/**
- * Sends one request to a credential's provider, authenticated by the
- * provider's auth style, and sorts the outcome: a response of status < 400
- * (the caller reads it), a classified failure (network error, timeout,
- * provider error translated by the adapter), or aborted when the client left
- * (the only reason `signal` aborts). Provider auth failures are never
- * relayed: the client's own key is fine, and the provider's message may quote
- * part of the provider key.
- */
-export async function callUpstream(
-  pools: Pools,
-  credential: CredentialRecord,
-  adapter: ProviderAdapter,
+/** The request signed by the provider's auth scheme, or the failure of signing it. */
+async function sign(
   request: UpstreamRequest,
-  signal: AbortSignal,
-  headersTimeoutMs: number,
-): Promise<CallResult> {
-  const provider = credential.provider.id;
-  let signed: UpstreamRequest;
+  credential: CredentialRecord,
+): Promise<{ ok: true; signed: UpstreamRequest } | { ok: false; failure: AttemptFailure }> {
   try {
-    signed = await authenticate(request, credential);
+    return { ok: true, signed: await authenticate(request, credential) };
   } catch (err) {
     const errorClass = err instanceof AuthError ? err.errorClass : ErrorClass.AUTH;
-    const message = `could not authenticate with provider ${provider}: ${(err as Error).message}`;
+    const message = `could not authenticate with provider ${credential.provider.id}: ${(err as Error).message}`;
     return { ok: false, failure: gatewayFailure(errorClass, "upstream_auth_failed", message) };
   }
-  let response: Dispatcher.ResponseData;
-  try {
-    response = await pools.request(credential.origin, {
-      method: "POST",
-      path: credential.basePath + signed.path,
-      headers: signed.headers,
-      body: signed.body,
-      signal,
-      headersTimeout: headersTimeoutMs,
-    });
-  } catch (err) {
-    if (signal.aborted) return { ok: false, aborted: true };
-    return { ok: false, failure: networkFailure(err, provider) };
-  }
-  const status = response.statusCode;
-  if (status < 400) return { ok: true, response };
+}
 
-  let raw: Buffer;
-  try {
-    raw = await readCapped(response.body);
-  } catch (err) {
-    if (signal.aborted) return { ok: false, aborted: true };
-    return { ok: false, failure: networkFailure(err, provider) };
-  }
-  const translated = adapter.error(status, raw, response.headers);
-  const retryAfter = retryAfterMs(response.headers);
+/** The signed request as undici's options, against the credential's base path. */
+function upstreamRequest(
+  credential: CredentialRecord,
+  signed: UpstreamRequest,
+  headersTimeout: number,
+): Dispatcher.DispatchOptions {
+  return {
+    method: "POST",
+    path: credential.basePath + signed.path,
+    headers: signed.headers,
+    body: signed.body,
+    headersTimeout,
+  };
+}
+
+/**
+ * A provider's error reply as the attempt's failure, translated by the adapter. Provider auth
+ * failures are never relayed: the client's own key is fine, and the provider's message may quote
+ * part of the provider key.
+ */
+function providerError(
+  adapter: ProviderAdapter,
+  provider: string,
+  status: number,
+  raw: Buffer,
+  headers: IncomingHttpHeaders,
+): { ok: false; failure: AttemptFailure } {
+  const translated = adapter.error(status, raw, headers);
   if (translated.errorClass === ErrorClass.AUTH) {
     return {
       ok: false,
@@ -144,8 +141,83 @@ export async function callUpstream(
       status: translated.status,
       body: translated.body,
       code: "upstream_error",
-      retryAfterMs: retryAfter,
+      retryAfterMs: retryAfterMs(headers),
       upstreamStatus: status,
     },
   };
 }
+
+/** How a reply is read: as a body stream (`request`) or whole into memory (`requestBuffered`). */
+interface ReplyReader<R extends { statusCode: number; headers: IncomingHttpHeaders }> {
+  send(pools: Pools, origin: string, opts: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<R>;
+  /** An error reply's body (up to MAX_ERROR_BODY). */
+  errorBody(reply: R): Promise<Buffer> | Buffer;
+}
+
+const STREAMED: ReplyReader<Dispatcher.ResponseData> = {
+  send: (pools, origin, opts, signal) => pools.request(origin, { ...opts, signal }),
+  errorBody: (reply) => readCapped(reply.body),
+};
+
+const BUFFERED: ReplyReader<BufferedResponse> = {
+  send: (pools, origin, opts, signal) => pools.requestBuffered(origin, opts, signal, MAX_ERROR_BODY),
+  errorBody: (reply) => reply.body,
+};
+
+/**
+ * What a call of the provider takes: the pools, the target's credential and adapter, the request,
+ * the client's signal, the cap on the wait for headers.
+ */
+type CallArgs = [
+  pools: Pools,
+  credential: CredentialRecord,
+  adapter: ProviderAdapter,
+  request: UpstreamRequest,
+  signal: AbortSignal,
+  headersTimeoutMs: number,
+];
+
+async function call<R extends { statusCode: number; headers: IncomingHttpHeaders }>(
+  reader: ReplyReader<R>,
+  ...[pools, credential, adapter, request, signal, headersTimeoutMs]: CallArgs
+): Promise<
+  { ok: true; response: R } | { ok: false; failure: AttemptFailure } | { ok: false; aborted: true }
+> {
+  const provider = credential.provider.id;
+  const signing = await sign(request, credential);
+  if (!signing.ok) return signing;
+  const { signed } = signing;
+  let response: R;
+  let raw: Buffer;
+  try {
+    response = await reader.send(
+      pools,
+      credential.origin,
+      upstreamRequest(credential, signed, headersTimeoutMs),
+      signal,
+    );
+    if (response.statusCode < 400) return { ok: true, response };
+    raw = await reader.errorBody(response);
+  } catch (err) {
+    if (signal.aborted) return { ok: false, aborted: true };
+    return { ok: false, failure: networkFailure(err, provider) };
+  }
+  return providerError(adapter, provider, response.statusCode, raw, response.headers);
+}
+
+/**
+ * Sends one request to a credential's provider, authenticated by the
+ * provider's auth style, and sorts the outcome: a response of status < 400
+ * (the caller reads its body stream), a classified failure (network error,
+ * timeout, provider error translated by the adapter), or aborted when the
+ * client left (the only reason `signal` aborts).
+ */
+export const callUpstream = (...args: CallArgs): Promise<CallResult> => call(STREAMED, ...args);
+
+/**
+ * `callUpstream` for a reply the caller reads whole (a non-streaming chat
+ * completion, embeddings): the body arrives in memory with the status, read
+ * without a body stream (upstream/buffered.ts).
+ */
+export const callUpstreamBuffered = (...args: CallArgs): Promise<BufferedCallResult> =>
+  call(BUFFERED, ...args);

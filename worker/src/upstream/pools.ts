@@ -1,6 +1,7 @@
 import type { Dispatcher, Pool } from "undici";
 import undiciRequest from "undici/lib/api/api-request.js";
 import UndiciPool from "undici/lib/dispatcher/pool.js";
+import { type BufferedResponse, requestBuffered } from "./buffered.js";
 
 export interface PoolOptions {
   connectionsPerOrigin: number;
@@ -16,6 +17,13 @@ export interface Pools {
   get(origin: string): Pool;
   /** A request through the origin's pool (what `pool.request()` does with all of undici loaded). */
   request(origin: string, opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>;
+  /** A request through the origin's pool, its reply read whole (upstream/buffered.ts). */
+  requestBuffered(
+    origin: string,
+    opts: Dispatcher.DispatchOptions,
+    signal: AbortSignal | undefined,
+    maxErrorBody: number,
+  ): Promise<BufferedResponse>;
   readonly options: PoolOptions;
   close(): Promise<void>;
 }
@@ -41,6 +49,8 @@ export function createPools(options: PoolOptions): Pools {
     options,
     get,
     request: (origin, opts) => undiciRequest.call(get(origin), opts),
+    requestBuffered: (origin, opts, signal, maxErrorBody) =>
+      requestBuffered(get(origin), opts, signal, maxErrorBody),
     async close() {
       await Promise.all([...pools.values()].map((p) => p.close()));
       pools.clear();
