@@ -3,7 +3,7 @@
  * direct-to-mock baseline in the same run:
  *
  *   DATABASE_URL=postgres://… node dist/bench/hot-path.js [--dist DIR] [--seconds 10] [--rounds 1]
- *     [--variant NAME[:KEY=VALUE[,KEY=VALUE…]]]…
+ *     [--variant NAME[@DIR][:KEY=VALUE[,KEY=VALUE…]]]…
  *
  * Starts the mock provider, a control plane (on a fresh database of the
  * server DATABASE_URL names) and one worker per variant as separate processes
@@ -40,14 +40,21 @@ const DIST = resolve(arg("dist", THIS_DIST));
 const SECONDS = Number(arg("seconds", "10"));
 const ROUNDS = Number(arg("rounds", "1"));
 
-/** `--variant NAME[:KEY=VALUE,…]`, repeatable: one worker each, with that extra environment. */
+/**
+ * `--variant NAME[@DIR][:KEY=VALUE,…]`, repeatable: one worker each, with that extra environment,
+ * from the build in DIR when given (two builds side by side in one run), else from `--dist`.
+ */
 interface Variant {
   name: string;
+  dist: string;
   env: Record<string, string>;
 }
 function parseVariant(spec: string): Variant {
   const colon = spec.indexOf(":");
-  const name = colon === -1 ? spec : spec.slice(0, colon);
+  const head = colon === -1 ? spec : spec.slice(0, colon);
+  const at = head.indexOf("@");
+  const name = at === -1 ? head : head.slice(0, at);
+  const dist = at === -1 ? DIST : resolve(head.slice(at + 1));
   const env: Record<string, string> = {};
   for (const pair of colon === -1 ? [] : spec.slice(colon + 1).split(",")) {
     const eq = pair.indexOf("=");
@@ -55,12 +62,12 @@ function parseVariant(spec: string): Variant {
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   if (!/^[\w.-]+$/.test(name) || name === "mock") throw new Error(`--variant ${spec}: bad name "${name}"`);
-  return { name, env };
+  return { name, dist, env };
 }
 const variantSpecs = process.argv.flatMap((a, i) => (a === "--variant" ? [process.argv[i + 1] ?? ""] : []));
 const VARIANTS: Variant[] = variantSpecs.length
   ? variantSpecs.map(parseVariant)
-  : [{ name: "gateway", env: {} }];
+  : [{ name: "gateway", dist: DIST, env: {} }];
 if (new Set(VARIANTS.map((v) => v.name)).size !== VARIANTS.length)
   throw new Error("--variant names must differ");
 const serverUrl = process.env.DATABASE_URL;
@@ -77,7 +84,7 @@ try {
   const cpUrl = (await startControlPlane(DIST, db.url, secrets)).url;
   const workerUrls: Record<string, string> = {};
   for (const v of VARIANTS) {
-    workerUrls[v.name] = (await startWorker(DIST, cpUrl, secrets, v.env, v.name)).url;
+    workerUrls[v.name] = (await startWorker(v.dist, cpUrl, secrets, v.env, v.name)).url;
   }
   const key = await seedRoute(cpUrl, adminKey, {
     slug: "bench",
