@@ -89,6 +89,9 @@ try {
     );
   const idleRssBytes = rssOf();
   const supportIdle = supportRss();
+  log(`idle: ${profile.idleSettleSeconds} s without traffic`);
+  await new Promise((r) => setTimeout(r, profile.idleSettleSeconds * 1000));
+  const settledIdleRssBytes = rssOf();
   const ctx = { profile, targets, mockUrl: setup.mockUrl, scriptDir: resultsDir, log };
   /** A scenario that fails is reported as such; the others still run. */
   const scenarioErrors: Record<string, string> = {};
@@ -103,6 +106,7 @@ try {
   };
   const partial = {
     idleRssBytes,
+    settledIdleRssBytes,
     closedLoop: await attempt("closedLoop", () => closedLoop(ctx)),
     oneInFlight: await attempt("oneInFlight", () => oneInFlight(ctx)),
     openLoop: await attempt("openLoop", () => fixedRate(ctx)),

@@ -22,6 +22,11 @@ export interface Profile {
   streamIntervalMs: number;
   /** streams held open at once for the memory figure */
   openStreams: number;
+  /**
+   * Idle RSS is read right after start and again after this long with no traffic: V8 shrinks its
+   * young generation (the memory reducer) about 15 s after the startup work stops.
+   */
+  idleSettleSeconds: number;
 }
 
 const FULL: Profile = {
@@ -39,6 +44,7 @@ const FULL: Profile = {
   streamChunks: 64,
   streamIntervalMs: 20,
   openStreams: 1000,
+  idleSettleSeconds: 30,
 };
 
 const SHORT: Profile = {

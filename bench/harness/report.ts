@@ -7,6 +7,8 @@ import type { Role } from "./targets.js";
 
 export interface Results {
   idleRssBytes: PerTarget<number | undefined>;
+  /** After `idleSettleSeconds` more with no traffic. */
+  settledIdleRssBytes: PerTarget<number | undefined>;
   closedLoop: Record<string, PerTarget<ClosedLoopFigure>>;
   oneInFlight: PerTarget<AddedLatencyResult>;
   openLoop: Record<string, PerTarget<OpenLoopResult>>;
@@ -99,7 +101,8 @@ function rows(r: Results, baseline: string): Row[] {
       "stream burst: chunk gap p50 / p99 / max ms",
       (n) => `${ms(s[n]?.gapMs.p50)} / ${ms(s[n]?.gapMs.p99)} / ${ms(s[n]?.gapMs.max)}`,
     ],
-    ["RSS idle MB", (n) => mb(r.idleRssBytes[n])],
+    ["RSS idle MB, right after start", (n) => mb(r.idleRssBytes[n])],
+    ["RSS idle MB, settled (no traffic since start)", (n) => mb(r.settledIdleRssBytes[n])],
     ["RSS peak under load (closed loop) MB", (n) => mb(peakUnderLoad(r, n))],
     [
       "RSS with open streams MB (open)",
