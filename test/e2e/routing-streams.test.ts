@@ -192,6 +192,32 @@ describe("streams through the routing engine", () => {
     expect(contentOf(s)).toBe("tok0 tok1 tok2 tok3");
   });
 
+  it("stops a non-streaming provider call when the client goes away, at once", async () => {
+    const { a, model } = await twoCredentials((k) => [{ match: { apiKey: k }, latencyMs: 4000 }]);
+    const abort = new AbortController();
+    const requestId = randomUUID();
+    const sent = fetch(`${gw.worker.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${gw.apiKey}`,
+        "content-type": "application/json",
+        "x-request-id": requestId,
+      },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "x" }] }),
+      signal: abort.signal,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    abort.abort();
+    await expect(sent).rejects.toThrow();
+    const row = await usageRow(requestId);
+    // accounted when the client left, not when the provider would have answered (4 s)
+    expect(performance.now() - t0).toBeLessThan(2500);
+    expect(row).toMatchObject({ status_code: 499, error_code: "client_closed", credential_id: a.id });
+    const credential = gw.worker.table.findCredential(a.id);
+    expect(credential && gw.worker.health.barredBy(credential, Date.now())).toBeUndefined();
+  });
+
   it("stops the provider call when the client goes away, and accounts it as client_closed", async () => {
     const { a, model } = await twoCredentials((k) => [
       { match: { apiKey: k, stream: true }, chunks: 50, chunkIntervalMs: 50 },

@@ -94,14 +94,7 @@ export async function callRoute<T>(
   return engine.after(route, drawn, await attempt(drawn), attempt, deadline, signal);
 }
 
-/** Aborts when the client goes away before the response is finished. */
-export function clientSignal(res: ServerResponse): AbortSignal {
-  const abort = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return abort.signal;
-}
+export { clientSignal } from "../http/client-signal.js";
 
 /** Sends the failure the routing engine ended with, Retry-After included. */
 export function sendFailure(res: ServerResponse, f: AttemptFailure): void {
