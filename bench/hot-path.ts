@@ -17,7 +17,9 @@
  * is one worker named "gateway". With `--rounds N` every measurement is
  * repeated N times in turn (mock, variant 1, variant 2, …, then again) and the
  * median of each figure reported, so slow drift of the machine hits every
- * variant alike. Writes bench/results/hot-path-<timestamp>.json.
+ * variant alike. Also reports each worker's CPU time (user + system, from /proc) per request
+ * at 32 connections: what a change costs or saves in work, which other load on the machine moves
+ * far less than it moves throughput. Writes bench/results/hot-path-<timestamp>.json.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -33,7 +35,7 @@ import {
   THIS_DIST,
 } from "./lib/gateway.js";
 import { machine, stampedName } from "./lib/machine.js";
-import { stopAll } from "./lib/process.js";
+import { cpuSeconds, stopAll } from "./lib/process.js";
 import { medianOfRuns, wrk as runWrk, type WrkResult, writePostScript } from "./lib/wrk.js";
 
 const DIST = resolve(arg("dist", THIS_DIST));
@@ -83,8 +85,11 @@ try {
   const mockUrl = (await startMock(secret)).url; // the same mock whichever build is measured
   const cpUrl = (await startControlPlane(DIST, db.url, secrets)).url;
   const workerUrls: Record<string, string> = {};
+  const workerPids: Record<string, number> = {};
   for (const v of VARIANTS) {
-    workerUrls[v.name] = (await startWorker(v.dist, cpUrl, secrets, v.env, v.name)).url;
+    const started = await startWorker(v.dist, cpUrl, secrets, v.env, v.name);
+    workerUrls[v.name] = started.url;
+    workerPids[v.name] = started.child.pid ?? 0;
   }
   const key = await seedRoute(cpUrl, adminKey, {
     slug: "bench",
@@ -111,18 +116,32 @@ try {
     urls[v.name] = { url: `${workerUrls[v.name]}/v1/chat/completions`, script: gwScript };
 
   for (const v of VARIANTS) await wrk(urls[v.name]?.url ?? "", 32, gwScript, 3); // warm-up
-  const rounds: Array<Record<"throughput32" | "latency1", Record<string, WrkResult>>> = [];
+  const rounds: Array<
+    Record<"throughput32" | "latency1", Record<string, WrkResult>> & {
+      cpuMicrosPerRequest: Record<string, number>;
+    }
+  > = [];
   for (let r = 0; r < ROUNDS; r++) {
     const round = {
       throughput32: {} as Record<string, WrkResult>,
       latency1: {} as Record<string, WrkResult>,
+      cpuMicrosPerRequest: {} as Record<string, number>,
     };
     for (const [mode, connections] of [
       ["throughput32", 32],
       ["latency1", 1],
     ] as const) {
       for (const [name, target] of Object.entries(urls)) {
-        round[mode][name] = await wrk(target.url, connections, target.script);
+        const pid = workerPids[name];
+        const cpuBefore = pid ? cpuSeconds(pid) : undefined;
+        const result = await wrk(target.url, connections, target.script);
+        round[mode][name] = result;
+        const cpuAfter = pid ? cpuSeconds(pid) : undefined;
+        // the worker's CPU per request: what a change saves, little moved by other load on the machine
+        if (mode === "throughput32" && cpuBefore !== undefined && cpuAfter !== undefined) {
+          const requests = result.requestsPerSecond * SECONDS;
+          round.cpuMicrosPerRequest[name] = Math.round(((cpuAfter - cpuBefore) * 1e6) / requests);
+        }
       }
     }
     rounds.push(round);
@@ -131,7 +150,15 @@ try {
     Object.fromEntries(
       Object.keys(urls).map((name) => [name, medianOfRuns(rounds.map((r) => r[mode][name] as WrkResult))]),
     ) as Record<string, WrkResult>;
-  const results = { throughput32: summary("throughput32"), latency1: summary("latency1") };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const results = {
+    throughput32: summary("throughput32"),
+    latency1: summary("latency1"),
+    /** the worker's CPU time (user + system) per request at 32 connections, median of the rounds */
+    cpuMicrosPerRequest: Object.fromEntries(
+      VARIANTS.map((v) => [v.name, median(rounds.map((r) => r.cpuMicrosPerRequest[v.name] as number))]),
+    ),
+  };
   const mock = results.latency1.mock as WrkResult;
   const addedLatencyMs = Object.fromEntries(
     VARIANTS.map((v) => {

@@ -131,6 +131,18 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/** CPU time (user + system) a process has used, in seconds (Linux /proc; clock ticks of 10 ms). */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // the fields after the command name, which is in parentheses and may hold spaces
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pids whose parent is `pid` (Linux /proc): a cluster primary's worker processes. */
 export function childPids(pid: number): number[] {
   const out: number[] = [];
