@@ -84,8 +84,8 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
     o.onDrop?.(n);
   };
 
-  /** One IngestUsage call; the batch goes back to the front when it fails. */
-  async function sendBatch(): Promise<void> {
+  /** One IngestUsage call; the batch goes back to the front when it fails. Returns its size. */
+  async function sendBatch(): Promise<number> {
     const batch = buffer.take(batchSize);
     const ops = operational.slice(0, MAX_OPERATIONAL_PER_CALL);
     try {
@@ -94,6 +94,7 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
         { headers, timeoutMs: 10_000 },
       );
       operational = operational.slice(ops.length);
+      return batch.length;
     } catch (err) {
       for (let i = batch.length - 1; i >= 0; i--) {
         if (!buffer.unshift(batch[i] as Uint8Array)) drop(1);
@@ -107,7 +108,10 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
       operational.push(...o.events.drain(closed));
       if (operational.length > MAX_OPERATIONAL_HELD) operational = operational.slice(-MAX_OPERATIONAL_HELD);
     }
-    while (buffer.size > 0 || operational.length > 0) await sendBatch();
+    // What is buffered now, in batches. Events recorded meanwhile wait for the next flush: going
+    // on while any are left would send a small batch per round trip under steady traffic.
+    let due = buffer.size;
+    while (due > 0 || operational.length > 0) due -= await sendBatch();
   }
 
   function flush(): Promise<void> {
