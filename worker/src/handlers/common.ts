@@ -66,7 +66,7 @@ export function requireModel(body: Record<string, unknown>): string {
 
 /** The organization's route for a model, or 404 model_not_found. */
 export function routeFor(deps: GatewayDeps, key: KeyRecord, model: string): CompiledRoute {
-  const route = deps.table.findRoute(key.orgId, model);
+  const route = deps.table.findRouteOf(key, model);
   if (!route) {
     throw new GatewayError(
       "model_not_found",

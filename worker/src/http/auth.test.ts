@@ -71,7 +71,7 @@ describe("authenticate", () => {
   });
 
   it("returns the key's record", () => {
-    expect(authenticate(request({ authorization: `Bearer ${GOOD}` }), table)).toEqual({
+    expect(authenticate(request({ authorization: `Bearer ${GOOD}` }), table)).toMatchObject({
       id: "k1",
       orgId: "org-a",
       userId: "u1",

@@ -166,7 +166,7 @@ export function createRoutingEngine(o: EngineOptions): RoutingEngine {
   }
 
   function pick(route: CompiledRoute): CompiledTarget | undefined {
-    return pickTarget(route.steps[0] as CompiledStep, undefined, random);
+    return pickTarget(route, undefined, random); // the primary step's targets, on the route
   }
 
   function ready(drawn: CompiledTarget | undefined, deadline: number): drawn is CompiledTarget {

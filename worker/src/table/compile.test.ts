@@ -109,6 +109,9 @@ describe("compileRoute", () => {
     const compiled = compileRoute(routeOf("m", targets), credentials);
     expect(compiled.model).toBe("m");
     expect(summary(compiled)).toEqual(expected);
+    // The primary step's targets and weight, also on the route for the first pick.
+    expect([compiled.targets, compiled.totalWeight]).toEqual([primary(compiled).targets, expected.total]);
+    expect(compiled.targets).toBe(primary(compiled).targets);
   });
 
   it("references the credential record itself", () => {

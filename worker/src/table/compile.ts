@@ -1,5 +1,10 @@
+import { findProvider, resolveBaseUrl } from "../../../lib/src/provider-catalog.js";
 import type { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
-import type { RouteEntry, RouteTarget } from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
+import type {
+  CredentialEntry,
+  RouteEntry,
+  RouteTarget,
+} from "../../../proto/gen/llmgateway/v1/routing_table_pb.js";
 import type { CredentialRecord } from "./routing-table.js";
 
 export interface CompiledTarget {
@@ -11,16 +16,24 @@ export interface CompiledTarget {
   cumulative: number;
 }
 
-/** One step of a route: the primary targets (step 0) or one fallback step. */
-export interface CompiledStep {
+/** Targets to pick one from by weight. */
+export interface Weighted {
   targets: readonly CompiledTarget[];
   totalWeight: number;
+}
+
+/** One step of a route: the primary targets (step 0) or one fallback step. */
+export interface CompiledStep extends Weighted {
   /** Error classes that send traffic to this step; empty for the primary step. */
   triggers: ReadonlySet<ErrorClass>;
 }
 
-/** A route with its eligible targets precomputed, so picking one is a scan over a short array. */
-export interface CompiledRoute {
+/**
+ * A route with its eligible targets precomputed, so picking one is a scan over a short array.
+ * `targets` and `totalWeight` are the primary step's (`steps[0]`), also on the route so the
+ * first pick reads neither the step list nor the step (issue 8, target 5).
+ */
+export interface CompiledRoute extends Weighted {
   orgId: string;
   model: string;
   /** Step 0 holds the primary targets, then the fallback chain in order. */
@@ -62,11 +75,18 @@ export function compileRoute(
   route: RouteEntry,
   credentials: ReadonlyMap<string, CredentialRecord>,
 ): CompiledRoute {
-  const steps = [compileStep(route, route.targets, NO_TRIGGERS, credentials)];
+  const primary = compileStep(route, route.targets, NO_TRIGGERS, credentials);
+  const steps = [primary];
   for (const step of route.fallbacks) {
     steps.push(compileStep(route, step.targets, new Set(step.triggers), credentials));
   }
-  return { orgId: route.orgId, model: route.model, steps };
+  return {
+    targets: primary.targets,
+    totalWeight: primary.totalWeight,
+    orgId: route.orgId,
+    model: route.model,
+    steps,
+  };
 }
 
 /** Every credential a route can send traffic to, for recompiling it when one changes. */
@@ -82,7 +102,7 @@ export function credentialIdsOf(route: RouteEntry): Set<string> {
  * omitted); `random` is injectable for tests.
  */
 export function pickTarget(
-  step: CompiledStep,
+  step: Weighted,
   allowed?: (t: CompiledTarget) => boolean,
   random: () => number = Math.random,
 ): CompiledTarget | undefined {
@@ -105,4 +125,29 @@ export function pickTarget(
     r -= t.weight;
   }
   return last;
+}
+
+/**
+ * A credential ready to call (provider row resolved, base URL normalised); undefined when it
+ * cannot be routed to: a provider this build does not know, or a malformed base URL (the control
+ * plane validates URLs; never route to a malformed one).
+ */
+export function credentialRecord(e: CredentialEntry): CredentialRecord | undefined {
+  const provider = findProvider(e.provider);
+  if (!provider) return undefined;
+  let base: URL;
+  try {
+    base = new URL(resolveBaseUrl(provider, e.settings));
+  } catch {
+    return undefined;
+  }
+  return {
+    id: e.id,
+    orgId: e.orgId,
+    provider,
+    entry: e,
+    origin: base.origin,
+    basePath: base.pathname.replace(/\/+$/, ""),
+    models: new Set(e.models),
+  };
 }

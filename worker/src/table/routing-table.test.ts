@@ -172,7 +172,7 @@ describe("findKey", () => {
   ])("%s", (_name, key, expected) => {
     const found = loaded().findKey(lookup(key));
     if (expected === undefined) expect(found).toBeUndefined();
-    else expect(found).toEqual({ ...expected, expiresAt: Number.POSITIVE_INFINITY });
+    else expect(found).toMatchObject({ ...expected, expiresAt: Number.POSITIVE_INFINITY });
   });
 
   it("does not match the hex or the plain key instead of the latin1 hash", () => {

@@ -1,7 +1,8 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { OverridePrice } from "../../../lib/src/pricing-catalog.js";
-import { findProvider, type ProviderInfo, resolveBaseUrl } from "../../../lib/src/provider-catalog.js";
+import type { ProviderInfo } from "../../../lib/src/provider-catalog.js";
 import type {
+  ApiKeyEntry,
   CredentialEntry,
   MembershipEntry,
   MetricsTokenEntry,
@@ -18,8 +19,11 @@ import {
   createActualCostIndex,
   createPriceOverrideIndex,
 } from "../pricing/table-entries.js";
-import { type CompiledRoute, compileRoute, credentialIdsOf } from "./compile.js";
+import { type CompiledRoute, compileRoute, credentialIdsOf, credentialRecord } from "./compile.js";
+import { createDigestIndex, type Digested, digestWords } from "./digest-index.js";
 import { createKeyedIndex } from "./keyed-index.js";
+import { createMembershipIndex } from "./membership-index.js";
+import { createOrgSlots, type OrgSlot } from "./org-slots.js";
 
 /** A key as the hot path needs it. */
 export interface KeyRecord {
@@ -28,6 +32,16 @@ export interface KeyRecord {
   userId: string;
   /** Epoch ms; Infinity when the key does not expire. */
   expiresAt: number;
+}
+
+/**
+ * A key record as the table stores it: also its digest (`digest-index.ts`) and its
+ * organization's slot (`org-slots.ts`), so authenticating and routing a request follow
+ * pointers instead of looking up strings. Handlers see a KeyRecord.
+ */
+interface StoredKey extends KeyRecord, Digested {
+  readonly id: string;
+  readonly org: OrgSlot;
 }
 
 /** A credential ready to call: provider row resolved, base URL normalised. */
@@ -56,6 +70,8 @@ export interface RoutingTable {
   /** Key by SHA-256 (as a latin1 string); undefined if unknown, disabled org or expired. */
   findKey(hash: string): KeyRecord | undefined;
   findRoute(orgId: string, model: string): CompiledRoute | undefined;
+  /** `findRoute(key.orgId, model)`, through the key's own link to its organization when it has one. */
+  findRouteOf(key: KeyRecord, model: string): CompiledRoute | undefined;
   /** Public model names the organization has routes for. */
   modelsOf(orgId: string): string[];
   /** The current record of a credential; a changed credential gets a new record. */
@@ -92,16 +108,17 @@ function epochMs(t: Timestamp | undefined): number {
 export function createRoutingTable(): RoutingTable {
   let version = 0;
   let lastSyncAt = 0;
-  const orgs = new Map<string, OrganizationEntry>();
-  const keys = createKeyedIndex<KeyRecord>(); // by SHA-256 (latin1)
+  const orgs = createOrgSlots(); // entries and compiled routes (model -> route) by org id
+  const keys = createDigestIndex<StoredKey>((old) => {
+    old.org.keyCount--;
+    orgs.release(old.org);
+  });
   const credentials = new Map<string, CredentialRecord>();
   const routes = new Map<string, RouteEntry>(); // by id
-  const compiled = new Map<string, Map<string, CompiledRoute>>(); // org -> model -> route
   const routesByCredential = new Map<string, Set<string>>(); // credential id -> route ids
   const metricsTokens = createKeyedIndex<{ expiresAt: number }>(); // by SHA-256 (latin1)
   const policies = createKeyedIndex<Policy>(); // by "<org>" or "<org>/<key>"
-  const memberships = new Map<string, MembershipEntry>(); // by id
-  const bySubject = new Map<string, Map<string, MembershipEntry>>(); // "<issuer>\0<subject>" -> id -> entry
+  const memberships = createMembershipIndex();
   const orgBySlug = new Map<string, string>();
   const priceOverrides = createPriceOverrideIndex();
   const actualCosts = createActualCostIndex();
@@ -127,46 +144,48 @@ export function createRoutingTable(): RoutingTable {
   };
   const putMetricsToken = (e: MetricsTokenEntry) =>
     metricsTokens.put(e.id, hashKey(e.tokenHash), { expiresAt: epochMs(e.expiresAt) });
-  function putMembership(e: MembershipEntry): void {
-    removeMembership(e.id);
-    const subject = `${e.issuer}\u0000${e.subject}`;
-    memberships.set(e.id, e);
-    let group = bySubject.get(subject);
-    if (!group) {
-      group = new Map();
-      bySubject.set(subject, group);
-    }
-    group.set(e.id, e);
-  }
-
-  function removeMembership(id: string): void {
-    const old = memberships.get(id);
-    if (!old) return;
-    memberships.delete(id);
-    const subject = `${old.issuer}\u0000${old.subject}`;
-    const group = bySubject.get(subject);
-    group?.delete(id);
-    if (group?.size === 0) bySubject.delete(subject);
-  }
   const putOrganization = (e: OrganizationEntry) => {
-    const old = orgs.get(e.id);
+    const old = orgs.find(e.id)?.entry;
     if (old) orgBySlug.delete(old.slug);
     const id = intern(e.id);
-    orgs.set(id, e);
+    orgs.setEntry(e, id);
     orgBySlug.set(e.slug, id);
   };
 
+  function putApiKey(e: ApiKeyEntry): void {
+    keys.remove(e.id);
+    const w = digestWords(e.keyHash);
+    if (!w) return; // not a SHA-256 digest: no presented key can match it
+    const org = orgs.slot(intern(e.orgId));
+    org.keyCount++;
+    // One literal with every field, so all of them sit inside the object (no property array).
+    keys.put({
+      id: e.id,
+      orgId: org.id,
+      userId: e.userId,
+      expiresAt: epochMs(e.expiresAt),
+      org,
+      w0: w.w0,
+      w1: w.w1,
+      w2: w.w2,
+      w3: w.w3,
+      w4: w.w4,
+      w5: w.w5,
+      w6: w.w6,
+      w7: w.w7,
+    });
+  }
+
   function setCompiled(route: RouteEntry): void {
-    let byModel = compiled.get(route.orgId);
-    if (!byModel) {
-      byModel = new Map();
-      compiled.set(intern(route.orgId), byModel);
-    }
-    byModel.set(intern(route.model), compileRoute(route, credentials));
+    orgs.slot(intern(route.orgId)).set(intern(route.model), compileRoute(route, credentials));
   }
 
   function removeCompiled(route: RouteEntry): void {
-    compiled.get(route.orgId)?.delete(route.model);
+    const org = orgs.find(route.orgId);
+    if (org) {
+      org.delete(route.model);
+      orgs.release(org);
+    }
     for (const id of credentialIdsOf(route)) {
       const set = routesByCredential.get(id);
       set?.delete(route.id);
@@ -200,27 +219,9 @@ export function createRoutingTable(): RoutingTable {
   }
 
   function putCredential(e: CredentialEntry): void {
-    const provider = findProvider(e.provider);
-    if (!provider) {
-      credentials.delete(e.id); // a provider this build does not know: not routable
-      return;
-    }
-    let base: URL;
-    try {
-      base = new URL(resolveBaseUrl(provider, e.settings));
-    } catch {
-      credentials.delete(e.id); // the control plane validates URLs; never route to a malformed one
-      return;
-    }
-    credentials.set(e.id, {
-      id: e.id,
-      orgId: e.orgId,
-      provider,
-      entry: e,
-      origin: base.origin,
-      basePath: base.pathname.replace(/\/+$/, ""),
-      models: new Set(e.models),
-    });
+    const record = credentialRecord(e);
+    if (record) credentials.set(e.id, record);
+    else credentials.delete(e.id); // not routable
   }
 
   function applyChange(change: TableChange["change"], touchedCredentials: Set<string>): void {
@@ -230,21 +231,13 @@ export function createRoutingTable(): RoutingTable {
         putOrganization(c.change.value);
         break;
       case "removeOrganizationId": {
-        const old = orgs.get(c.change.value);
+        const old = orgs.removeEntry(c.change.value);
         if (old) orgBySlug.delete(old.slug);
-        orgs.delete(c.change.value);
         break;
       }
-      case "upsertApiKey": {
-        const e = c.change.value;
-        keys.put(e.id, hashKey(e.keyHash), {
-          id: e.id,
-          orgId: intern(e.orgId),
-          userId: e.userId,
-          expiresAt: epochMs(e.expiresAt),
-        });
+      case "upsertApiKey":
+        putApiKey(c.change.value);
         break;
-      }
       case "removeApiKeyId":
         keys.remove(c.change.value);
         break;
@@ -272,10 +265,10 @@ export function createRoutingTable(): RoutingTable {
         metricsTokens.remove(c.change.value);
         break;
       case "upsertMembership":
-        putMembership(c.change.value);
+        memberships.put(c.change.value);
         break;
       case "removeMembershipId":
-        removeMembership(c.change.value);
+        memberships.remove(c.change.value);
         break;
       case "upsertPriceOverride":
         priceOverrides.put(c.change.value);
@@ -300,8 +293,7 @@ export function createRoutingTable(): RoutingTable {
 
   /** A snapshot replaces everything, through the same upserts deltas use. */
   function loadSnapshot(t: RoutingTableMessage): void {
-    for (const index of [orgs, orgBySlug, canonical, credentials, routes, compiled, memberships, bySubject])
-      index.clear();
+    for (const index of [orgs, orgBySlug, canonical, credentials, routes, memberships]) index.clear();
     routesByCredential.clear();
     for (const index of [keys, metricsTokens, policies, priceOverrides, actualCosts]) index.clear();
     const touched = new Set<string>();
@@ -317,6 +309,10 @@ export function createRoutingTable(): RoutingTable {
       ...t.actualCosts.map((value) => ({ case: "upsertActualCost" as const, value })),
     ];
     for (const change of upserts) applyChange(change, touched);
+  }
+
+  function findRoute(orgId: string, model: string): CompiledRoute | undefined {
+    return orgs.find(orgId)?.get(model);
   }
 
   return {
@@ -342,25 +338,27 @@ export function createRoutingTable(): RoutingTable {
     },
     findKey(hash) {
       const key = keys.get(hash);
-      if (!key) return undefined;
+      if (key === undefined) return undefined;
       // Most keys never expire: no clock read for them.
       if (key.expiresAt !== Number.POSITIVE_INFINITY && key.expiresAt <= Date.now()) return undefined;
-      const org = orgs.get(key.orgId);
-      if (!org || org.disabled) return undefined;
-      return key;
+      return key.org.active ? key : undefined; // the organization exists and is enabled
     },
-    findRoute(orgId, model) {
-      return compiled.get(orgId)?.get(model);
+    findRoute,
+    findRouteOf(key, model) {
+      // A record of this table links to its organization's slot; a session's record, or one whose
+      // slot a change retired since, is looked up by id.
+      const org = (key as Partial<StoredKey>).org;
+      return org === undefined || org.retired ? findRoute(key.orgId, model) : org.get(model);
     },
-    modelsOf: (orgId) => [...(compiled.get(orgId)?.keys() ?? [])],
+    modelsOf: (orgId) => [...(orgs.find(orgId)?.keys() ?? [])],
     findCredential: (id) => credentials.get(id),
-    orgSlug: (orgId) => orgs.get(orgId)?.slug,
+    orgSlug: (orgId) => orgs.find(orgId)?.entry?.slug,
     policyFor(orgId, apiKeyId) {
       return policies.get(scopeOf(orgId, apiKeyId)) ?? policies.get(orgId);
     },
-    membershipsOf: (issuer, subject) => [...(bySubject.get(`${issuer}\u0000${subject}`)?.values() ?? [])],
+    membershipsOf: (issuer, subject) => memberships.of(issuer, subject),
     orgIdBySlug: (slug) => orgBySlug.get(slug),
-    isOrgActive: (orgId) => orgs.get(orgId)?.disabled === false,
+    isOrgActive: (orgId) => orgs.find(orgId)?.active === true,
     isMetricsToken(hash) {
       const token = metricsTokens.get(hash);
       return token !== undefined && token.expiresAt > Date.now();
@@ -371,7 +369,7 @@ export function createRoutingTable(): RoutingTable {
       keys: keys.size,
       credentials: credentials.size,
       routes: routes.size,
-      organizations: orgs.size,
+      organizations: orgs.organizations,
     }),
   };
 }
