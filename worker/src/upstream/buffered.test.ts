@@ -71,7 +71,12 @@ const pools = createPools({
 afterAll(() => pools.close());
 
 const post = (path: string, signal?: AbortSignal, body = "hi", headersTimeout?: number) =>
-  pools.requestBuffered(origin, { method: "POST", path, body, headersTimeout: headersTimeout ?? null }, signal, 64 * 1024);
+  pools.requestBuffered(
+    origin,
+    { method: "POST", path, body, headersTimeout: headersTimeout ?? null },
+    signal,
+    64 * 1024,
+  );
 
 describe("requestBuffered", () => {
   it("reads a reply whole, on reused keep-alive connections", async () => {
@@ -86,7 +91,7 @@ describe("requestBuffered", () => {
 
   it("joins a body that came in pieces and keeps repeated headers", async () => {
     const r = await post("/chunks");
-    const want = [0, 1, 2, 3, 4].map((i) => `part${i}-`.repeat(1000)).join("") + "end";
+    const want = `${[0, 1, 2, 3, 4].map((i) => `part${i}-`.repeat(1000)).join("")}end`;
     expect(r.body.toString()).toBe(want);
     expect(r.headers["x-one"]).toBe("a");
     expect(r.headers["x-two"]).toEqual(["b", "c"]);
