@@ -23,10 +23,6 @@ interface Collecting {
 export interface Primary {
   /** SIGTERM to every process (each drains), resolves with true when all exited 0. */
   close(): Promise<boolean>;
-  /** Kills every process at once. */
-  kill(): void;
-  /** pids of the processes running now, by index */
-  pids(): number[];
 }
 
 /** Restart delay after a crash: doubles while processes crash soon after starting. */
@@ -142,10 +138,5 @@ export function startPrimary(o: PrimaryOptions): Primary {
       for (const w of workers) w.process.kill("SIGTERM");
       return (await Promise.all(exits)).every(Boolean);
     },
-    kill() {
-      closing = true;
-      for (const w of byIndex.values()) w.process.kill("SIGKILL");
-    },
-    pids: () => [...byIndex.values()].map((w) => w.process.pid ?? 0).filter((p) => p > 0),
   };
 }
