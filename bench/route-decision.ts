@@ -20,7 +20,7 @@
  *    token, `findKey`), and `authenticateRequest` as the handlers call it
  *    (synchronous for a gateway key, awaited only when it gives a promise);
  * 2. `routeFor` (org, model);
- * 3. the engine's choice as the handlers make it (`callRoute`), with an
+ * 3. the engine's choice as the handlers make it (`engine.run`), with an
  *    attempt that resolves at once: `pick`, `ready`, the attempt awaited,
  *    `after` (`run` when the pick is not ready). Beside it `engine.run` awaited (3a) and the
  *    synchronous floor, `pickTarget` + `barredBy` (3');
@@ -49,7 +49,7 @@ import {
   WatchRoutingTableResponseSchema,
 } from "../proto/gen/llmgateway/v1/worker_service_pb.js";
 import { loadWorkerConfig } from "../worker/src/config.js";
-import { authenticateRequest, callRoute, type GatewayDeps, routeFor } from "../worker/src/handlers/common.js";
+import { authenticateRequest, type GatewayDeps, routeFor } from "../worker/src/handlers/common.js";
 import { authenticate, keyHash, presentedKey } from "../worker/src/http/auth.js";
 import {
   type AttemptResult,
@@ -373,12 +373,12 @@ function allSync(reqs: readonly IncomingMessage[], m: number, off: number): void
   }
 }
 
-/** The engine as the handlers call it (`callRoute`, handlers/common.ts): its fast path, else `run`. */
+/** The engine as the handlers call it: `engine.run`, whose fast path calls a healthy pick at once. */
 async function engineFast(n: number, off: number): Promise<number> {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     const route = slotRoute[(off + i) & MASK] as CompiledRoute;
-    sink += (await callRoute(engine, route, attempt, deadline, signal)).attempts;
+    sink += (await engine.run(route, attempt, deadline, signal)).attempts;
   }
   return ns(t0, n);
 }
@@ -393,7 +393,7 @@ function handlerPath(models: readonly string[]): Body {
       const found = authenticateRequest(reqs[i] as IncomingMessage, deps);
       const key = found instanceof Promise ? await found : found;
       const route = routeFor(deps, key, models[(off + i) & MASK] as string);
-      sink += (await callRoute(engine, route, attempt, deadline, signal)).attempts;
+      sink += (await engine.run(route, attempt, deadline, signal)).attempts;
     }
   };
 }

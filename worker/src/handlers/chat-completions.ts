@@ -5,7 +5,6 @@ import { chatAttempt } from "./chat-attempt.js";
 import {
   answerError,
   authenticateRequest,
-  callRoute,
   clientSignal,
   closeStream,
   type GatewayDeps,
@@ -56,7 +55,7 @@ export function createChatHandler(deps: GatewayDeps) {
       const signal = clientSignal(res);
       const deadline = a.startedAt + deps.requestTimeoutMs;
       const attempt = life.attempts(chatAttempt(deps, body, stream, wantsUsage(body), signal, deadline));
-      const value = settle(res, await callRoute(deps.engine, route, attempt, deadline, signal), a, finish);
+      const value = settle(res, await deps.engine.run(route, attempt, deadline, signal), a, finish);
       if (!value) return;
       if (value.kind === "json") {
         a.providerMs = performance.now() - value.providerStart;

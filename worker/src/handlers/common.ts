@@ -5,7 +5,7 @@ import { authenticate, presentedKey } from "../http/auth.js";
 import { parseJsonObject, readBody } from "../http/body.js";
 import { GatewayError, sendError } from "../http/errors.js";
 import type { SessionAuthenticator } from "../http/session.js";
-import type { AttemptResult, RoutingEngine, RunResult } from "../routing/engine.js";
+import type { RoutingEngine, RunResult } from "../routing/engine.js";
 import type { AttemptFailure } from "../routing/failures.js";
 import type { Keepalive } from "../streaming/keepalive.js";
 import type { RelayOutcome } from "../streaming/relay.js";
@@ -75,23 +75,6 @@ export function routeFor(deps: GatewayDeps, key: KeyRecord, model: string): Comp
     );
   }
   return route;
-}
-
-/**
- * Routes one request through the engine's fast path (engine.ts): a healthy weighted pick is
- * called here, so the common case costs the attempt's own promise turn and no more; anything
- * else goes to `run` with the same pick.
- */
-export async function callRoute<T>(
-  engine: RoutingEngine,
-  route: CompiledRoute,
-  attempt: (target: CompiledTarget) => Promise<AttemptResult<T>>,
-  deadline: number,
-  signal: AbortSignal,
-): Promise<RunResult<T>> {
-  const drawn = engine.pick(route);
-  if (!engine.ready(drawn, deadline)) return engine.run(route, attempt, deadline, signal, drawn);
-  return engine.after(route, drawn, await attempt(drawn), attempt, deadline, signal);
 }
 
 export { clientSignal } from "../http/client-signal.js";

@@ -8,7 +8,6 @@ import type { CompiledTarget } from "../table/compile.js";
 import {
   answerError,
   authenticateRequest,
-  callRoute,
   clientSignal,
   type GatewayDeps,
   readJson,
@@ -93,7 +92,7 @@ export function createEmbeddingsHandler(deps: GatewayDeps) {
       const signal = clientSignal(res);
       const deadline = a.startedAt + deps.requestTimeoutMs;
       const attempt = life.attempts(embeddingsAttempt(deps, body, signal, deadline));
-      const value = settle(res, await callRoute(deps.engine, route, attempt, deadline, signal), a, finish);
+      const value = settle(res, await deps.engine.run(route, attempt, deadline, signal), a, finish);
       if (!value) return;
       a.providerMs = performance.now() - value.providerStart;
       a.usage = value.usage;

@@ -9,7 +9,6 @@ import { relayStream, SSE_HEADERS } from "../streaming/relay.js";
 import { chatAttempt } from "./chat-attempt.js";
 import {
   authenticateRequest,
-  callRoute,
   clientSignal,
   closeStream,
   type GatewayDeps,
@@ -64,7 +63,7 @@ export function createMessagesHandler(deps: GatewayDeps) {
       const attempt = life.attempts(chatAttempt(deps, body, stream, true, signal, deadline));
       const value = settle(
         res,
-        await callRoute(deps.engine, route, attempt, deadline, signal),
+        await deps.engine.run(route, attempt, deadline, signal),
         a,
         finish,
         sendFailure,

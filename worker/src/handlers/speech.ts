@@ -10,7 +10,6 @@ import { callUpstream } from "../upstream/call.js";
 import {
   answerError,
   authenticateRequest,
-  callRoute,
   clientSignal,
   type GatewayDeps,
   readJson,
@@ -99,7 +98,7 @@ export function createSpeechHandler(deps: GatewayDeps) {
       const signal = clientSignal(res);
       const deadline = a.startedAt + deps.requestTimeoutMs;
       const attempt = life.attempts(speechAttempt(deps, body, signal, deadline));
-      const value = settle(res, await callRoute(deps.engine, route, attempt, deadline, signal), a, finish);
+      const value = settle(res, await deps.engine.run(route, attempt, deadline, signal), a, finish);
       if (!value) return;
       life.commit(res, value.providerStart);
       res.writeHead(200, { "content-type": value.contentType, "cache-control": "no-store" });

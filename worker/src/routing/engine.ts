@@ -74,8 +74,8 @@ export interface RoutingEngine {
     drawn?: CompiledTarget,
   ): Promise<RunResult<T>>;
   /**
-   * The fast path of `run`, for a handler that makes the first call itself, so the common case
-   * costs one promise turn, the call's own (issue 8, target 5):
+   * The steps of `run`'s fast path (issue 8, target 5), which `run` takes itself; the handlers
+   * call `run`. Taken one by one, they read:
    *
    *     const drawn = engine.pick(route);
    *     const result = engine.ready(drawn, deadline)
