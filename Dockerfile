@@ -41,7 +41,9 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# MALLOC_ARENA_MAX: worker/src/heap.ts (MALLOC_ENV): ~10 MB less resident per process.
 ENV NODE_ENV=production \
+  MALLOC_ARENA_MAX=2 \
   LLM_GATEWAY_WORKER_HOST=0.0.0.0 \
   LLM_GATEWAY_CONTROL_PLANE_HOST=0.0.0.0 \
   LLM_GATEWAY_DATA_DIR=/var/lib/llm-gateway

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { generateApiKey } from "../../lib/src/api-key.js";
 import { projectRoot } from "../../lib/src/paths.js";
+import { mallocDefaults } from "../../worker/src/heap.js";
 import { type Child, spawnUntilListening } from "./process.js";
 
 export const THIS_DIST = join(projectRoot(), "dist");
@@ -115,6 +116,8 @@ export function startWorker(
     dist,
     ["worker"],
     {
+      // as the image runs it (Dockerfile ENV)
+      ...mallocDefaults(process.env),
       LLM_GATEWAY_CONTROL_PLANE_URL: controlPlaneUrl,
       LLM_GATEWAY_WORKER_TOKEN: s.workerToken,
       LLM_GATEWAY_WORKER_PORT: "0",

@@ -17,6 +17,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadControlPlaneConfig } from "../../control-plane/src/config.js";
 import { projectRoot } from "../../lib/src/paths.js";
 import { loadWorkerConfig } from "../../worker/src/config.js";
+import { MALLOC_ENV } from "../../worker/src/heap.js";
 import { CHART_DIR, chartValues } from "./lib/chart.js";
 import { execForm, ignored, parseCopy, parseDockerfile, type Stage } from "./lib/dockerfile.js";
 
@@ -111,6 +112,11 @@ describe("Dockerfile", () => {
     const main = readFileSync(join(root, "cli/src/main.ts"), "utf8");
     for (const command of ["start", "control-plane", "worker", "migrate"])
       expect(main).toMatch(new RegExp(`"?${command}"?: `));
+  });
+
+  it("runs every process with the gateway's malloc settings (worker/src/heap.ts)", () => {
+    const env = ops(runtime, "ENV").flatMap((i) => i.args.split(/\s+/));
+    for (const [k, v] of Object.entries(MALLOC_ENV)) expect(env).toContain(`${k}=${v}`);
   });
 
   it("exposes the default worker and control-plane ports; runtime files the code reads are present", () => {

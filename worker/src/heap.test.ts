@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { loadWorkerConfig } from "./config.js";
-import { applyHeapGrowth } from "./heap.js";
+import { applyHeapGrowth, MALLOC_ENV, mallocDefaults } from "./heap.js";
 
 const env = { LLM_GATEWAY_WORKER_TOKEN: "t" };
 
@@ -17,6 +17,11 @@ describe("heap growth bound", () => {
     expect(() => loadWorkerConfig({ ...env, LLM_GATEWAY_WORKER_HEAP_GROWTH_PERCENT: "-1" })).toThrow(
       /LLM_GATEWAY_WORKER_HEAP_GROWTH_PERCENT/,
     );
+  });
+
+  it("fills in the malloc settings an operator did not set, and keeps theirs", () => {
+    expect(mallocDefaults({})).toEqual(MALLOC_ENV);
+    expect(mallocDefaults({ MALLOC_ARENA_MAX: "8" })).toEqual({});
   });
 
   it("sets V8's heap growing percent, and nothing when 0", () => {

@@ -1,5 +1,6 @@
 import cluster, { type Worker as ClusterWorker } from "node:cluster";
 import type { Logger } from "../../../lib/src/logger.js";
+import { mallocDefaults } from "../heap.js";
 import { aggregateSamples } from "./aggregate.js";
 import { type CollectRequest, isClusterMessage, type RegistrySamples, type ScrapeReply } from "./messages.js";
 
@@ -47,6 +48,7 @@ export function startPrimary(o: PrimaryOptions): Primary {
   const fork = (index: number, delayMs: number) => {
     const started = Date.now();
     const w = cluster.fork({
+      ...mallocDefaults(process.env),
       LLM_GATEWAY_WORKER_ID: `${o.workerId}-${index}`,
       LLM_GATEWAY_WORKER_PROCESS_INDEX: String(index),
     });
