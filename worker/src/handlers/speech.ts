@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
 import { ErrorClass } from "../../../proto/gen/llmgateway/v1/common_pb.js";
 import { GatewayError } from "../http/errors.js";
 import { ADAPTERS } from "../providers/registry.js";
@@ -7,6 +6,7 @@ import type { AttemptResult } from "../routing/engine.js";
 import { buildRequest, gatewayFailure, unsupportedFailure } from "../routing/failures.js";
 import type { CompiledTarget } from "../table/compile.js";
 import { callUpstream } from "../upstream/call.js";
+import type { StreamedResponse } from "../upstream/streamed.js";
 import {
   answerError,
   authenticateRequest,
@@ -20,7 +20,7 @@ import {
 import { beginRequest } from "./lifecycle.js";
 
 interface SpeechStart {
-  response: Dispatcher.ResponseData;
+  response: StreamedResponse;
   contentType: string;
   providerStart: number;
 }

@@ -1,5 +1,5 @@
-import type { Readable } from "node:stream";
 import type { StreamTranslator } from "../providers/types.js";
+import type { ReplyBody } from "../upstream/streamed.js";
 
 /**
  * A provider stream read through its translator: `next()` resolves with the
@@ -13,14 +13,13 @@ export interface UpstreamStream {
   destroy(): void;
 }
 
-export function readUpstream(body: Readable, translator: StreamTranslator): UpstreamStream {
-  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+export function readUpstream(body: ReplyBody, translator: StreamTranslator): UpstreamStream {
   let ended = false;
   return {
     translator,
     async next() {
       while (!ended) {
-        const r = await chunks.next();
+        const r = await body.next();
         if (r.done) {
           ended = true;
           const rest = translator.end();

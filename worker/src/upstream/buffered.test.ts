@@ -1,9 +1,9 @@
 import { once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { routeServer } from "../../../test/helpers/route-server.js";
 import { parseRawHeaders } from "./buffered.js";
-import { createPools } from "./pools.js";
 
 /** Replies by path: each case of a provider's reply the buffered read must handle. */
 const routes: Record<string, (res: ServerResponse, body: string) => void> = {
@@ -43,36 +43,11 @@ const routes: Record<string, (res: ServerResponse, body: string) => void> = {
   },
 };
 
-const server = createServer((req, res) => {
-  let body = "";
-  req.on("data", (d) => {
-    body += d;
-  });
-  req.on("end", () => routes[req.url ?? ""]?.(res, body));
-});
-let origin = "";
-
-beforeAll(async () => {
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => {
-  server.closeAllConnections();
-  server.close();
-});
-
-const pools = createPools({
-  connectionsPerOrigin: 4,
-  connectTimeoutMs: 1000,
-  headersTimeoutMs: 1000,
-  bodyTimeoutMs: 300,
-});
-afterAll(() => pools.close());
+const { origin: originOf, pools } = routeServer(routes);
 
 const post = (path: string, signal?: AbortSignal, body = "hi", headersTimeout?: number) =>
   pools.requestBuffered(
-    origin,
+    originOf(),
     { method: "POST", path, body, headersTimeout: headersTimeout ?? null },
     signal,
     64 * 1024,
@@ -86,7 +61,7 @@ describe("requestBuffered", () => {
       expect(r.headers["content-type"]).toBe("application/json");
       expect(JSON.parse(r.body.toString())).toEqual({ echo: `n${i}` });
     }
-    expect(pools.get(origin).stats.connected).toBeLessThanOrEqual(4);
+    expect(pools.get(originOf()).stats.connected).toBeLessThanOrEqual(4);
   });
 
   it("joins a body that came in pieces and keeps repeated headers", async () => {

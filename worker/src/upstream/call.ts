@@ -8,6 +8,7 @@ import { type AttemptFailure, gatewayFailure } from "../routing/failures.js";
 import type { CredentialRecord } from "../table/routing-table.js";
 import type { BufferedResponse } from "./buffered.js";
 import type { Pools } from "./pools.js";
+import type { ReplyBody, StreamedResponse } from "./streamed.js";
 
 /** Provider error bodies beyond this are not read (a proxy's HTML page can be large). */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -24,7 +25,7 @@ const UNREACHABLE_CODES = new Set([
 ]);
 
 export type CallResult =
-  | { ok: true; response: Dispatcher.ResponseData }
+  | { ok: true; response: StreamedResponse }
   | { ok: false; failure: AttemptFailure }
   | { ok: false; aborted: true };
 
@@ -57,12 +58,12 @@ export function networkFailure(err: unknown, provider: string): AttemptFailure {
   );
 }
 
-async function readCapped(body: Dispatcher.ResponseData["body"]): Promise<Buffer> {
+async function readCapped(body: ReplyBody): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
+    chunks.push(chunk);
+    size += chunk.length;
     if (size > MAX_ERROR_BODY) {
       body.destroy();
       break;
@@ -154,8 +155,8 @@ interface ReplyReader<R extends { statusCode: number; headers: IncomingHttpHeade
   errorBody(reply: R): Promise<Buffer> | Buffer;
 }
 
-const STREAMED: ReplyReader<Dispatcher.ResponseData> = {
-  send: (pools, origin, opts, signal) => pools.request(origin, { ...opts, signal }),
+const STREAMED: ReplyReader<StreamedResponse> = {
+  send: (pools, origin, opts, signal) => pools.requestStreamed(origin, opts, signal),
   errorBody: (reply) => readCapped(reply.body),
 };
 

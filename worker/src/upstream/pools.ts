@@ -1,7 +1,7 @@
 import type { Dispatcher, Pool } from "undici";
-import undiciRequest from "undici/lib/api/api-request.js";
 import UndiciPool from "undici/lib/dispatcher/pool.js";
 import { type BufferedResponse, requestBuffered } from "./buffered.js";
+import { requestStreamed, type StreamedResponse } from "./streamed.js";
 
 export interface PoolOptions {
   connectionsPerOrigin: number;
@@ -15,8 +15,12 @@ export interface PoolOptions {
 /** Keep-alive connection pools, one per upstream origin, created on first use. */
 export interface Pools {
   get(origin: string): Pool;
-  /** A request through the origin's pool (what `pool.request()` does with all of undici loaded). */
-  request(origin: string, opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>;
+  /** A request through the origin's pool, its reply's body read as it arrives (upstream/streamed.ts). */
+  requestStreamed(
+    origin: string,
+    opts: Dispatcher.DispatchOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<StreamedResponse>;
   /** A request through the origin's pool, its reply read whole (upstream/buffered.ts). */
   requestBuffered(
     origin: string,
@@ -48,7 +52,7 @@ export function createPools(options: PoolOptions): Pools {
   return {
     options,
     get,
-    request: (origin, opts) => undiciRequest.call(get(origin), opts),
+    requestStreamed: (origin, opts, signal) => requestStreamed(get(origin), opts, signal),
     requestBuffered: (origin, opts, signal, maxErrorBody) =>
       requestBuffered(get(origin), opts, signal, maxErrorBody),
     async close() {

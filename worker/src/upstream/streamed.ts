@@ -1,0 +1,187 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Dispatcher } from "undici";
+import { parseRawHeaders } from "./buffered.js";
+
+/** A provider's reply body, chunk by chunk as undici parses it off the socket. */
+export interface ReplyBody extends AsyncIterable<Buffer> {
+  /** The next chunk; `done` once the reply ended; rejects when it broke or the signal aborted. */
+  next(): Promise<IteratorResult<Buffer, undefined>>;
+  /** Stops reading: the request is aborted and its connection closed (never reused mid-body). */
+  destroy(): void;
+}
+
+/** A provider's reply whose body is read as it arrives (streams, audio). */
+export interface StreamedResponse {
+  readonly statusCode: number;
+  /** Lower-case names; parsed from the raw headers on first read. */
+  readonly headers: IncomingHttpHeaders;
+  readonly body: ReplyBody;
+}
+
+/**
+ * Bytes held for a reader that has fallen behind before undici stops reading the socket (what
+ * `request()`'s body stream holds by default): a slow client slows the provider, not memory.
+ */
+export const HIGH_WATER_MARK = 64 * 1024;
+
+const DONE: IteratorResult<Buffer, undefined> = { done: true, value: undefined };
+
+/**
+ * undici's dispatch handler that is itself the reply and its body: chunks go straight to a waiting
+ * reader, or into a short queue (undici paused past HIGH_WATER_MARK, resumed as the reader takes
+ * them). What `request()` does for a body read chunk by chunk, without its AsyncResource, Readable
+ * and async iterator, so a stream's first bytes reach the relay a few event-loop steps sooner.
+ */
+class Streamer implements Dispatcher.DispatchHandler, StreamedResponse, ReplyBody {
+  statusCode = 0;
+  #raw: Buffer[] = [];
+  #headers: IncomingHttpHeaders | undefined;
+  #queue: Buffer[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #reader:
+    | { resolve: (r: IteratorResult<Buffer, undefined>) => void; reject: (e: unknown) => void }
+    | undefined;
+  #abort: ((err?: Error) => void) | undefined;
+  #resume: (() => void) | undefined;
+  #paused = false;
+  #started: ((r: StreamedResponse) => void) | undefined;
+  readonly #failStart: (err: unknown) => void;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = () => this.#abort?.(this.#signal?.reason as Error);
+
+  constructor(
+    resolve: (r: StreamedResponse) => void,
+    reject: (err: unknown) => void,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#started = resolve;
+    this.#failStart = reject;
+    this.#signal = signal;
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  get headers(): IncomingHttpHeaders {
+    this.#headers ??= parseRawHeaders(this.#raw);
+    return this.#headers;
+  }
+
+  get body(): ReplyBody {
+    return this;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#signal?.aborted) this.#onAbort();
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    this.statusCode = statusCode;
+    this.#raw = headers;
+    this.#resume = resume;
+    const started = this.#started;
+    this.#started = undefined;
+    started?.(this);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const reader = this.#reader;
+    if (reader) {
+      this.#reader = undefined;
+      reader.resolve({ done: false, value: chunk });
+      return true;
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    if (this.#queued < HIGH_WATER_MARK) return true;
+    this.#paused = true;
+    return false;
+  }
+
+  onComplete(): void {
+    this.#settle();
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.resolve(DONE);
+  }
+
+  onError(err: Error): void {
+    if (this.#ended) return;
+    this.#settle();
+    if (this.#started) {
+      this.#started = undefined;
+      this.#failStart(err);
+      return;
+    }
+    this.#error = err;
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.reject(err);
+  }
+
+  next(): Promise<IteratorResult<Buffer, undefined>> {
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) {
+      this.#queued -= chunk.length;
+      if (this.#paused && this.#queued < HIGH_WATER_MARK) {
+        this.#paused = false;
+        this.#resume?.();
+      }
+      return Promise.resolve({ done: false, value: chunk });
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(DONE);
+    return new Promise((resolve, reject) => {
+      this.#reader = { resolve, reject };
+    });
+  }
+
+  destroy(): void {
+    if (this.#ended) return;
+    this.#settle();
+    this.#queue = [];
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.resolve(DONE);
+    this.#abort?.(new Error("the reply body was not read to its end"));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer, undefined> {
+    return {
+      next: () => this.next(),
+      return: () => {
+        this.destroy();
+        return Promise.resolve(DONE);
+      },
+    };
+  }
+
+  /** The reply is over (ended, failed or given up): no more signal listening. */
+  #settle(): void {
+    this.#ended = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+  }
+}
+
+/**
+ * One request through `dispatcher`; resolves at the reply's headers with a body read as it
+ * arrives. Rejects with undici's error (timeouts, connection failures), or the abort reason once
+ * `signal` aborts; after the headers, those reject the body's next read instead.
+ */
+export function requestStreamed(
+  dispatcher: Dispatcher,
+  opts: Dispatcher.DispatchOptions,
+  signal: AbortSignal | undefined,
+): Promise<StreamedResponse> {
+  return new Promise((resolve, reject) => {
+    const streamer = new Streamer(resolve, reject, signal);
+    try {
+      dispatcher.dispatch(opts, streamer);
+    } catch (err) {
+      streamer.onError(err as Error);
+    }
+  });
+}
