@@ -129,6 +129,7 @@ describeCluster("control plane outage under load", (services) => {
     await client.connect();
     try {
       let rows = -1;
+      const loadEnded = performance.now();
       for (let i = 0; i < 300 && rows !== served; i++) {
         const r = await client.query<{ n: string }>(
           "SELECT count(*) AS n FROM usage_events WHERE org_id = $1",
@@ -137,7 +138,8 @@ describeCluster("control plane outage under load", (services) => {
         rows = Number(r.rows[0]?.n);
         if (rows !== served) await new Promise((r) => setTimeout(r, 100));
       }
-      console.log(`usage rows: ${rows} for ${served} requests served`);
+      const caughtUp = ((performance.now() - loadEnded) / 1000).toFixed(1);
+      console.log(`usage rows: ${rows} for ${served} requests served, ${caughtUp} s after the load ended`);
       expect(rows).toBe(served);
       const errors = await client.query<{ n: string }>(
         "SELECT count(*) AS n FROM usage_events WHERE org_id = $1 AND status_code <> 200",

@@ -151,6 +151,8 @@ export async function startWorker(
     table,
     log,
     onApplied: () => status.changed(),
+    // usage delivery may be in backoff from the outage: send what waited now
+    onConnected: () => usage.retryNow(),
   });
 
   const { server } = web;

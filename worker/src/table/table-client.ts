@@ -16,6 +16,8 @@ export interface TableSyncOptions {
   staleAfterMs?: number;
   /** Called after a snapshot or delta was applied. */
   onApplied?: () => void;
+  /** Called when the stream is up again: its first message after a (re)connect. */
+  onConnected?: () => void;
 }
 
 export interface TableSync {
@@ -81,6 +83,7 @@ export function startTableSync(o: TableSyncOptions): TableSync {
         if (!connected) {
           connected = true;
           o.log.info({ version: o.table.version }, "connected to control plane");
+          o.onConnected?.();
         }
       }
     } finally {

@@ -103,6 +103,27 @@ describe("usage reporter", () => {
     expect(r.dropped).toBe(0);
   });
 
+  it("ends its backoff at once when told the control plane is back", async () => {
+    Object.assign(cp, { calls: 0, events: 0, latencyMs: 1, failNext: 4 });
+    const r = createUsageReporter({
+      controlPlaneUrl: url,
+      workerToken: "t",
+      workerId: "w",
+      log: createLogger("test", "silent"),
+      flushIntervalMs: 1000,
+      maxBackoffMs: 60_000,
+    });
+    for (let i = 0; i < 10; i++) r.record(event(i));
+    for (let i = 0; i < 4; i++) await r.flush(); // four failures: the next try is 16 s away
+    await new Promise((res) => setTimeout(res, 1200));
+    expect(cp.events).toBe(0);
+    r.retryNow();
+    await expect.poll(() => cp.events, { timeout: 1000 }).toBe(10);
+    r.retryNow(); // not backing off any more: nothing to do
+    await r.close(1000);
+    expect(cp.calls).toBe(1);
+  });
+
   it("makes no call while there is nothing to send", async () => {
     Object.assign(cp, { calls: 0, events: 0, latencyMs: 1 });
     const r = reporter(20);

@@ -32,7 +32,11 @@ export interface UsageReporterOptions {
   maxBuffered?: number;
   batchSize?: number;
   flushIntervalMs?: number;
-  /** Longest wait between failed deliveries (backoff doubles from flushIntervalMs). */
+  /**
+   * Longest wait between failed deliveries (backoff doubles from flushIntervalMs). Short, like the
+   * routing-table stream's reconnects: at 2,700 req/s the default buffer holds 37 s of events, and
+   * a backoff still running after the control plane came back would let it overflow.
+   */
   maxBackoffMs?: number;
   /** Called for every event dropped because the buffer was full. */
   onDrop?: (count: number) => void;
@@ -54,6 +58,11 @@ export interface UsageReporter {
   readonly dropped: number;
   /** Sends everything buffered now; resolves when done or failed (never rejects). */
   flush(): Promise<void>;
+  /**
+   * The control plane is reachable again (the routing-table stream reconnected): ends a running
+   * backoff and sends what waited. Does nothing when delivery is not backing off.
+   */
+  retryNow(): void;
   /** Stops the timer and flushes until empty or `timeoutMs` passes. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -64,7 +73,7 @@ const MAX_OPERATIONAL_HELD = 10_000;
 export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
   const batchSize = o.batchSize ?? 1000;
   const intervalMs = o.flushIntervalMs ?? 1000;
-  const maxBackoffMs = o.maxBackoffMs ?? 30_000;
+  const maxBackoffMs = o.maxBackoffMs ?? 5_000;
   const transport = createConnectTransport({ baseUrl: o.controlPlaneUrl, httpVersion: "1.1" });
   const ingestUsage = (
     input: MessageInitShape<typeof IngestUsageRequestWireSchema>,
@@ -157,6 +166,11 @@ export function createUsageReporter(o: UsageReporterOptions): UsageReporter {
       return dropped;
     },
     flush,
+    retryNow() {
+      if (nextTryAt === 0 || closed) return;
+      nextTryAt = 0;
+      void flush();
+    },
     async close(timeoutMs = 10_000) {
       clearInterval(timer);
       closed = true;
