@@ -3,7 +3,7 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { routeServer } from "../../../test/helpers/route-server.js";
-import { parseRawHeaders } from "./buffered.js";
+import { parseRawHeaders } from "./reply-handler.js";
 
 /** Replies by path: each case of a provider's reply the buffered read must handle. */
 const routes: Record<string, (res: ServerResponse, body: string) => void> = {

@@ -1,5 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
+import { ReplyHandler } from "./reply-handler.js";
+
+const EMPTY = Buffer.alloc(0);
 
 /** A provider's reply read whole. */
 export interface BufferedResponse {
@@ -9,97 +12,59 @@ export interface BufferedResponse {
   body: Buffer;
 }
 
-/** Raw header lines as undici hands them over (name, value, name, value…) to a record. */
-export function parseRawHeaders(raw: readonly Buffer[]): IncomingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString("latin1").toLowerCase();
-    const value = (raw[i + 1] as Buffer).toString("utf8");
-    const had = out[name];
-    if (had === undefined) out[name] = value;
-    else if (Array.isArray(had)) had.push(value);
-    else out[name] = [had, value];
-  }
-  return out as IncomingHttpHeaders;
-}
-
-class Reply implements BufferedResponse {
-  #raw: readonly Buffer[];
-  #parsed: IncomingHttpHeaders | undefined;
-  constructor(
-    readonly statusCode: number,
-    raw: readonly Buffer[],
-    readonly body: Buffer,
-  ) {
-    this.#raw = raw;
-  }
-  get headers(): IncomingHttpHeaders {
-    this.#parsed ??= parseRawHeaders(this.#raw);
-    return this.#parsed;
-  }
-}
-
 /**
- * Collects one response (undici's dispatch handler): the chunks as they come, no body stream.
- * A status of 400 or more is read up to `maxErrorBody` bytes, then the connection is dropped.
+ * Collects one response (undici's dispatch handler), and is it: the chunks as they come, no body
+ * stream. A status of 400 or more is read up to `maxErrorBody` bytes, then the connection is dropped.
  */
-class Collector implements Dispatcher.DispatchHandler {
-  private statusCode = 0;
-  private raw: Buffer[] = [];
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private settled = false;
-  private abort: ((err?: Error) => void) | undefined;
-  private readonly onAbort = () => this.abort?.(this.signal?.reason as Error);
+class Collector extends ReplyHandler implements BufferedResponse {
+  body: Buffer = EMPTY;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #settled = false;
 
   constructor(
     private readonly resolve: (r: BufferedResponse) => void,
     private readonly reject: (err: unknown) => void,
-    private readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
     private readonly maxErrorBody: number,
   ) {
-    signal?.addEventListener("abort", this.onAbort, { once: true });
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.abort = abort;
-    if (this.signal?.aborted) this.onAbort();
+    super(signal);
   }
 
   onHeaders(statusCode: number, headers: Buffer[]): boolean {
-    this.statusCode = statusCode;
-    this.raw = headers;
+    this.head(statusCode, headers);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    if (this.statusCode >= 400 && this.size > this.maxErrorBody) {
-      this.finish();
-      this.abort?.();
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    if (this.statusCode >= 400 && this.#size > this.maxErrorBody) {
+      this.#finish();
+      this.abortRequest();
     }
     return true;
   }
 
   onComplete(): void {
-    this.finish();
+    this.#finish();
   }
 
   onError(err: Error): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.signal?.removeEventListener("abort", this.onAbort);
+    if (this.#settled) return;
+    this.#settled = true;
+    this.letGo();
     this.reject(err);
   }
 
-  private finish(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.signal?.removeEventListener("abort", this.onAbort);
-    const body =
-      this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
-    this.resolve(new Reply(this.statusCode, this.raw, body));
+  #finish(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.letGo();
+    const chunks = this.#chunks;
+    this.body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size);
+    this.#chunks = [];
+    this.resolve(this);
   }
 }
 

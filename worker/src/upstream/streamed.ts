@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
-import { parseRawHeaders } from "./buffered.js";
+import { ReplyHandler } from "./reply-handler.js";
 
 /** A provider's reply body, chunk by chunk as undici parses it off the socket. */
 export interface ReplyBody extends AsyncIterable<Buffer> {
@@ -32,10 +32,7 @@ const DONE: IteratorResult<Buffer, undefined> = { done: true, value: undefined }
  * them). What `request()` does for a body read chunk by chunk, without its AsyncResource, Readable
  * and async iterator, so a stream's first bytes reach the relay a few event-loop steps sooner.
  */
-class Streamer implements Dispatcher.DispatchHandler, StreamedResponse, ReplyBody {
-  statusCode = 0;
-  #raw: Buffer[] = [];
-  #headers: IncomingHttpHeaders | undefined;
+class Streamer extends ReplyHandler implements StreamedResponse, ReplyBody {
   #queue: Buffer[] = [];
   #queued = 0;
   #ended = false;
@@ -43,43 +40,28 @@ class Streamer implements Dispatcher.DispatchHandler, StreamedResponse, ReplyBod
   #reader:
     | { resolve: (r: IteratorResult<Buffer, undefined>) => void; reject: (e: unknown) => void }
     | undefined;
-  #abort: ((err?: Error) => void) | undefined;
   #resume: (() => void) | undefined;
   #paused = false;
   #started: ((r: StreamedResponse) => void) | undefined;
   readonly #failStart: (err: unknown) => void;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort = () => this.#abort?.(this.#signal?.reason as Error);
 
   constructor(
     resolve: (r: StreamedResponse) => void,
     reject: (err: unknown) => void,
     signal: AbortSignal | undefined,
   ) {
+    super(signal);
     this.#started = resolve;
     this.#failStart = reject;
-    this.#signal = signal;
-    signal?.addEventListener("abort", this.#onAbort, { once: true });
-  }
-
-  get headers(): IncomingHttpHeaders {
-    this.#headers ??= parseRawHeaders(this.#raw);
-    return this.#headers;
   }
 
   get body(): ReplyBody {
     return this;
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.#abort = abort;
-    if (this.#signal?.aborted) this.#onAbort();
-  }
-
   onHeaders(statusCode: number, headers: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
-    this.statusCode = statusCode;
-    this.#raw = headers;
+    this.head(statusCode, headers);
     this.#resume = resume;
     const started = this.#started;
     this.#started = undefined;
@@ -146,7 +128,7 @@ class Streamer implements Dispatcher.DispatchHandler, StreamedResponse, ReplyBod
     const reader = this.#reader;
     this.#reader = undefined;
     reader?.resolve(DONE);
-    this.#abort?.(new Error("the reply body was not read to its end"));
+    this.abortRequest(new Error("the reply body was not read to its end"));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Buffer, undefined> {
@@ -162,7 +144,7 @@ class Streamer implements Dispatcher.DispatchHandler, StreamedResponse, ReplyBod
   /** The reply is over (ended, failed or given up): no more signal listening. */
   #settle(): void {
     this.#ended = true;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.letGo();
   }
 }
 
