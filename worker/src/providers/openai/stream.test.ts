@@ -253,6 +253,19 @@ describe("chatStream malformed replies", () => {
     expect(feedAll(text, [5]).translator.failure()?.errorClass).toBe(ErrorClass.MALFORMED_RESPONSE);
   });
 
+  it("reads the first event's data over several lines and CRLF framing", () => {
+    const broken = `data: {"id":\r\ndata: "x",\r\n\r\n${chunk("a")}`;
+    expect(feedAll(broken, []).translator.failure()?.errorClass).toBe(ErrorClass.MALFORMED_RESPONSE);
+    const whole = `data: {"id":\r\ndata: "x"}\r\n\r\n${chunk("a")}${DONE}`;
+    expect(feedAll(whole, []).translator.failure()).toBeUndefined();
+  });
+
+  it("takes a stream of [DONE] alone as no failure, and a first error event as the provider's error", () => {
+    expect(feedAll(DONE, []).translator.failure()).toBeUndefined();
+    const failed = 'data: {"error":{"message":"x","type":"server_error","code":null}}\n\n';
+    expect(feedAll(failed, []).translator.failure()?.errorClass).toBe(ErrorClass.UNAVAILABLE);
+  });
+
   it("accepts a stream whose first event is JSON, whatever follows", () => {
     const text = `${chunk("a")}data: not json\n\n${DONE}`;
     expect(feedAll(text, []).translator.failure()).toBeUndefined();

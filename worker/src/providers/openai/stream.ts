@@ -1,5 +1,5 @@
 import { classifyError } from "../shared/classify.js";
-import { afterLastBoundary, DONE_EVENT, eventData, MALFORMED_STREAM } from "../shared/sse.js";
+import { afterLastBoundary, DONE_EVENT, eventData, firstEventData, MALFORMED_STREAM } from "../shared/sse.js";
 import type { StreamOptions, StreamTranslator, TranslatedError, Usage } from "../types.js";
 import { usageFrom } from "./response.js";
 
@@ -70,6 +70,19 @@ export function chatStream(options: StreamOptions): StreamTranslator {
   /** Whether the first data event was checked to be JSON (a reply that is not fails over). */
   let checked = false;
 
+  /** A first event that is not JSON is a broken reply ([DONE] and comments pass). */
+  function checkFirst(complete: Buffer): void {
+    const data = firstEventData(complete.toString("utf8"));
+    if (data === undefined) return;
+    checked = true;
+    if (data === "[DONE]") return;
+    try {
+      JSON.parse(data);
+    } catch {
+      failure ??= MALFORMED_STREAM;
+    }
+  }
+
   /** Reads usage and errors of complete events; drops the usage-only event when asked to. */
   function processEvents(complete: Buffer): Buffer | string {
     const text = complete.toString("utf8");
@@ -81,10 +94,8 @@ export function chatStream(options: StreamOptions): StreamTranslator {
       const end = m.index + m[0].length;
       const event = text.slice(start, m.index);
       let drop = false;
-      const data = eventData(event);
-      const first = !checked && data !== "";
-      if (first) checked = true;
-      if (first || event.includes('"usage"') || event.includes('"error"')) {
+      if (event.includes('"usage"') || event.includes('"error"')) {
+        const data = eventData(event);
         try {
           const parsed = JSON.parse(data) as {
             usage?: unknown;
@@ -100,8 +111,7 @@ export function chatStream(options: StreamOptions): StreamTranslator {
           }
           failure ??= streamError(parsed);
         } catch {
-          // Not JSON: [DONE] and comments pass; a first event that is not JSON means the reply is broken.
-          if (first && data !== "[DONE]") failure ??= MALFORMED_STREAM;
+          // Not JSON: checkFirst reports a first event that is not; later ones pass on.
         }
       }
       if (drop) removed = true;
@@ -125,7 +135,8 @@ export function chatStream(options: StreamOptions): StreamTranslator {
         if (end === 0) return EMPTY;
         data = data.subarray(0, end);
       }
-      const out = !checked || hasUsageValue(data) || data.includes(ERROR_MARK) ? processEvents(data) : data;
+      if (!checked) checkFirst(data);
+      const out = hasUsageValue(data) || data.includes(ERROR_MARK) ? processEvents(data) : data;
       if (out.length > 0) last = out;
       return out;
     },

@@ -63,6 +63,29 @@ export function parseEvent(event: string): { name: string; data: string } {
   return { name, data };
 }
 
+/**
+ * The data of the first event in `text` (whole events) that has any, without splitting the text:
+ * a stream's first bytes are checked on every request, so this walks lines in place. Undefined
+ * when no event in `text` carries data.
+ */
+export function firstEventData(text: string): string | undefined {
+  let data = "";
+  let at = 0;
+  while (at < text.length) {
+    let nl = text.indexOf("\n", at);
+    if (nl === -1) nl = text.length;
+    const end = nl > at && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+    if (end === at) {
+      if (data !== "") return data;
+    } else if (text.startsWith("data:", at)) {
+      const value = text.slice(at + (text.charCodeAt(at + 5) === 32 ? 6 : 5), end);
+      data = data === "" ? value : `${data}\n${value}`;
+    }
+    at = nl + 1;
+  }
+  return data === "" ? undefined : data;
+}
+
 /** The joined `data:` lines of one SSE event; "" for comments and empty events. */
 export function eventData(event: string): string {
   return parseEvent(event).data;
