@@ -119,8 +119,10 @@ export function chatAttempt(
       return malformed(response.statusCode);
     }
     const upstream = readUpstream(response.body, chat.stream(ctx, { stripUsage: !clientWantsUsage }));
-    const pending = upstream.next();
-    const first = await within(pending, o.commitAfterMs);
+    // Mostly the first bytes came with the head; otherwise wait for them, up to the commit window.
+    const now = upstream.ready();
+    const pending = now === undefined ? upstream.next() : undefined;
+    const first = pending ? await within(pending, o.commitAfterMs) : { value: now ?? null };
     if (first === undefined) {
       return {
         ok: true,

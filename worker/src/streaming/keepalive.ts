@@ -19,7 +19,9 @@ export interface Keepalive {
  * Writes an SSE comment (`: ping`) to every open stream that has been idle
  * for `intervalMs`, so proxies with idle timeouts (Envoy's route
  * idle_timeout) keep long silent streams open. One timer serves every stream;
- * pings go only between whole events, which is all the relay ever writes.
+ * pings go only between whole events, which is all the relay ever writes. The
+ * timer runs from the first stream until `close()` (a tick over no stream is
+ * a loop over an empty set), so streams one at a time do not each set one up.
  */
 export function createKeepalive(intervalMs: number, now: () => number = Date.now): Keepalive {
   const open = new Set<{ res: ServerResponse; last: number }>();
@@ -36,7 +38,6 @@ export function createKeepalive(intervalMs: number, now: () => number = Date.now
       entry.res.write(PING);
       entry.last = t;
     }
-    if (open.size === 0) stop();
   };
   const stop = () => {
     clearInterval(timer);

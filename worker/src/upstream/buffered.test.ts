@@ -1,4 +1,4 @@
-import { once } from "node:events";
+import { getEventListeners, once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
@@ -94,6 +94,23 @@ describe("requestBuffered", () => {
     const pending = post("/hang", during.signal);
     setTimeout(() => during.abort(), 50);
     await expect(pending).rejects.toThrow();
+  });
+
+  it("listens to the signal while the reply is awaited, and lets it go however the reply ends", async () => {
+    const controller = new AbortController();
+    const listeners = () => getEventListeners(controller.signal, "abort").length;
+    const pending = post("/hang", controller.signal, "x", 200);
+    expect(listeners()).toBe(1);
+    await expect(pending).rejects.toMatchObject({ code: "UND_ERR_HEADERS_TIMEOUT" });
+    expect(listeners()).toBe(0);
+    await post("/echo", controller.signal);
+    await post("/error", controller.signal);
+    expect(listeners()).toBe(0);
+    // undici refuses this request inside dispatch, before anything is sent
+    await expect(
+      pools.requestBuffered(originOf(), { method: "POST", path: "no-slash" }, controller.signal, 1024),
+    ).rejects.toMatchObject({ code: "UND_ERR_INVALID_ARG" });
+    expect(listeners()).toBe(0);
   });
 
   it("rejects with undici's timeout codes", async () => {

@@ -82,10 +82,6 @@ export function requestBuffered(
 ): Promise<BufferedResponse> {
   return new Promise((resolve, reject) => {
     const collector = new Collector(resolve, reject, signal, maxErrorBody);
-    try {
-      dispatcher.dispatch(opts, collector);
-    } catch (err) {
-      collector.onError(err as Error);
-    }
+    collector.dispatchOn(dispatcher, opts);
   });
 }

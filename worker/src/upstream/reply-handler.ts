@@ -20,19 +20,36 @@ export function parseRawHeaders(raw: readonly Buffer[]): IncomingHttpHeaders {
  * each is itself the reply, with its status and its headers parsed from the raw lines on first
  * read (a 200 reply mostly needs none); the client's signal aborts the request until the reply is
  * over, and its listener goes then (the signal is the connection's, kept across its requests).
+ * The listener is added once the request is on the wire: at one request in flight, the time the
+ * provider takes to answer is free, the time before the request is sent is not.
  */
 export abstract class ReplyHandler implements Dispatcher.DispatchHandler {
   statusCode = 0;
   #raw: readonly Buffer[] = [];
   #headers: IncomingHttpHeaders | undefined;
   #abort: ((err?: Error) => void) | undefined;
+  #over = false;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = () => this.#abort?.(this.#signal?.reason as Error);
 
   constructor(signal: AbortSignal | undefined) {
     this.#signal = signal;
-    signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
+
+  /** Sends the request with this handler, then listens to the signal (unless it is over already). */
+  dispatchOn(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions): void {
+    try {
+      dispatcher.dispatch(opts, this);
+    } catch (err) {
+      this.onError(err as Error);
+    }
+    const signal = this.#signal;
+    // Aborted already: onConnect aborts the request (whether it ran during dispatch or runs later).
+    if (signal && !signal.aborted && !this.#over)
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  abstract onError(err: Error): void;
 
   get headers(): IncomingHttpHeaders {
     this.#headers ??= parseRawHeaders(this.#raw);
@@ -57,6 +74,7 @@ export abstract class ReplyHandler implements Dispatcher.DispatchHandler {
 
   /** The reply is over (ended, failed or given up): stops listening to the signal. */
   protected letGo(): void {
+    this.#over = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
   }
 }

@@ -43,6 +43,12 @@ const routes: Record<string, (res: ServerResponse) => void> = {
     res.writeHead(503, { "content-type": "application/json" });
     res.end('{"error":{"message":"overloaded"}}');
   },
+  // the first piece written with the head (as providers mostly do), the second 30 ms later
+  "/with-head": (res) => {
+    res.writeHead(200);
+    res.write("data: 0\n\n");
+    setTimeout(() => res.end("data: 1\n\n"), 30);
+  },
   // headers, one piece, then silence
   "/stall": (res) => {
     res.writeHead(200);
@@ -75,6 +81,16 @@ describe("requestStreamed", () => {
       expect(await res.body.next()).toEqual({ done: true, value: undefined });
     }
     expect(pools.get(originOf()).stats.connected).toBeLessThanOrEqual(2);
+  });
+
+  it("read() hands over what has arrived without waiting: a chunk, undefined for nothing yet, null at the end", async () => {
+    const res = await open("/with-head");
+    expect(String(res.body.read())).toBe("data: 0\n\n");
+    expect(res.body.read()).toBeUndefined();
+    const next = await res.body.next();
+    expect(String(next.value)).toBe("data: 1\n\n");
+    expect(await res.body.next()).toEqual({ done: true, value: undefined });
+    expect(res.body.read()).toBeNull();
   });
 
   it("stops reading the socket while the reader is behind, and loses nothing", async () => {

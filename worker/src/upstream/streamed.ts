@@ -6,6 +6,11 @@ import { ReplyHandler } from "./reply-handler.js";
 export interface ReplyBody extends AsyncIterable<Buffer> {
   /** The next chunk; `done` once the reply ended; rejects when it broke or the signal aborted. */
   next(): Promise<IteratorResult<Buffer, undefined>>;
+  /**
+   * The next chunk when one is at hand without waiting: null once the reply ended, undefined when
+   * none has arrived yet (or the reply broke: `next()` rejects with why).
+   */
+  read(): Buffer | null | undefined;
   /** Stops reading: the request is aborted and its connection closed (never reused mid-body). */
   destroy(): void;
 }
@@ -105,20 +110,31 @@ class Streamer extends ReplyHandler implements StreamedResponse, ReplyBody {
   }
 
   next(): Promise<IteratorResult<Buffer, undefined>> {
-    const chunk = this.#queue.shift();
-    if (chunk !== undefined) {
-      this.#queued -= chunk.length;
-      if (this.#paused && this.#queued < HIGH_WATER_MARK) {
-        this.#paused = false;
-        this.#resume?.();
-      }
-      return Promise.resolve({ done: false, value: chunk });
-    }
+    const chunk = this.#shift();
+    if (chunk !== undefined) return Promise.resolve({ done: false, value: chunk });
     if (this.#error) return Promise.reject(this.#error);
     if (this.#ended) return Promise.resolve(DONE);
     return new Promise((resolve, reject) => {
       this.#reader = { resolve, reject };
     });
+  }
+
+  read(): Buffer | null | undefined {
+    const chunk = this.#shift();
+    if (chunk !== undefined || this.#error) return chunk;
+    return this.#ended ? null : undefined;
+  }
+
+  /** The oldest queued chunk, resuming undici once the queue is short enough again. */
+  #shift(): Buffer | undefined {
+    const chunk = this.#queue.shift();
+    if (chunk === undefined) return undefined;
+    this.#queued -= chunk.length;
+    if (this.#paused && this.#queued < HIGH_WATER_MARK) {
+      this.#paused = false;
+      this.#resume?.();
+    }
+    return chunk;
   }
 
   destroy(): void {
@@ -160,10 +176,6 @@ export function requestStreamed(
 ): Promise<StreamedResponse> {
   return new Promise((resolve, reject) => {
     const streamer = new Streamer(resolve, reject, signal);
-    try {
-      dispatcher.dispatch(opts, streamer);
-    } catch (err) {
-      streamer.onError(err as Error);
-    }
+    streamer.dispatchOn(dispatcher, opts);
   });
 }
