@@ -62,5 +62,7 @@ USER 1000:1000
 # 8080: worker (OpenAI API, /metrics/ai-gateway, /healthz, /readyz); 8081: control plane.
 EXPOSE 8080 8081
 # No HEALTHCHECK: which port answers depends on the command; Kubernetes uses the chart's probes.
-ENTRYPOINT ["/usr/bin/tini", "--", "llm-gateway"]
+# node with the gateway's V8 flags (worker/src/heap.ts NODE_FLAGS: V8 takes them only on its command
+# line), then the package's bin: the first argument is still the command.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--no-memory-reducer", "/app/dist/cli/src/main.js"]
 CMD ["start"]

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { generateApiKey } from "../../lib/src/api-key.js";
 import { projectRoot } from "../../lib/src/paths.js";
-import { mallocDefaults } from "../../worker/src/heap.js";
+import { mallocDefaults, NODE_FLAGS } from "../../worker/src/heap.js";
 import { type Child, spawnUntilListening } from "./process.js";
 
 export const THIS_DIST = join(projectRoot(), "dist");
@@ -60,11 +60,18 @@ export async function freshDatabase(serverUrl: string): Promise<FreshDatabase> {
   };
 }
 
-function cli(name: string, dist: string, args: string[], env: Record<string, string>, msg: string) {
+function cli(
+  name: string,
+  dist: string,
+  args: string[],
+  env: Record<string, string>,
+  msg: string,
+  nodeArgs: readonly string[] = [],
+) {
   return spawnUntilListening(
     name,
     process.execPath,
-    [join(dist, "cli/src/main.js"), ...args],
+    [...nodeArgs, join(dist, "cli/src/main.js"), ...args],
     { LOG_LEVEL: "info", ...env },
     msg,
   );
@@ -124,5 +131,7 @@ export function startWorker(
       ...env,
     },
     "worker listening",
+    // as the image runs it (its ENTRYPOINT)
+    NODE_FLAGS,
   );
 }

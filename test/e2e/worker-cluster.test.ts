@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateApiKey } from "../../lib/src/api-key.js";
 import { type MockProvider, startMockProvider } from "../../mock-provider/src/server.js";
 import { MetricsTokenService } from "../../proto/gen/llmgateway/v1/metrics_token_service_pb.js";
-import { MALLOC_ENV } from "../../worker/src/heap.js";
+import { MALLOC_ENV, NODE_FLAGS } from "../../worker/src/heap.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { type GatewayProcess, type LogLine, spawnGateway } from "../helpers/processes.js";
 import { seedRoute } from "../helpers/seed.js";
@@ -142,12 +142,15 @@ describe("worker cluster (2 processes)", () => {
     expect(pids.has(worker.proc.pid ?? 0)).toBe(false);
     const ids = new Set(worker.lines.filter((l) => l.msg === "worker listening").map((l) => l.workerId));
     expect(ids.size).toBe(2);
-    // the primary hands its processes the malloc settings the image sets (worker/src/heap.ts)
+    // the primary hands its processes the malloc settings the image sets and node's command line
+    // with the gateway's V8 flags (worker/src/heap.ts)
     for (const pid of pids) {
       const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
       expect(environ).toContain(
         `MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? MALLOC_ENV.MALLOC_ARENA_MAX}`,
       );
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      for (const flag of NODE_FLAGS) expect(argv).toContain(flag);
     }
   });
 

@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadControlPlaneConfig } from "../../control-plane/src/config.js";
 import { projectRoot } from "../../lib/src/paths.js";
 import { loadWorkerConfig } from "../../worker/src/config.js";
-import { MALLOC_ENV } from "../../worker/src/heap.js";
+import { MALLOC_ENV, NODE_FLAGS } from "../../worker/src/heap.js";
 import { CHART_DIR, chartValues } from "./lib/chart.js";
 import { execForm, ignored, parseCopy, parseDockerfile, type Stage } from "./lib/dockerfile.js";
 
@@ -32,6 +32,7 @@ const dockerignore = readFileSync(join(root, ".dockerignore"), "utf8");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   bin: Record<string, string>;
   dependencies: Record<string, string>;
+  scripts: Record<string, string>;
 };
 const stage = (name: string): Stage => {
   const s = dockerfile.stages.find((x) => x.name === name);
@@ -107,7 +108,8 @@ describe("Dockerfile", () => {
       true,
     );
     const entrypoint = execForm(ops(runtime, "ENTRYPOINT").at(-1)?.args ?? "");
-    expect(entrypoint).toEqual(["/usr/bin/tini", "--", "llm-gateway"]);
+    // node with the gateway's V8 flags, then the bin the link above points to
+    expect(entrypoint).toEqual(["/usr/bin/tini", "--", "node", ...NODE_FLAGS, join(workdir(runtime), bin)]);
     expect(execForm(ops(runtime, "CMD").at(-1)?.args ?? "")).toEqual(["start"]);
     const main = readFileSync(join(root, "cli/src/main.ts"), "utf8");
     for (const command of ["start", "control-plane", "worker", "migrate"])
@@ -117,6 +119,10 @@ describe("Dockerfile", () => {
   it("runs every process with the gateway's malloc settings (worker/src/heap.ts)", () => {
     const env = ops(runtime, "ENV").flatMap((i) => i.args.split(/\s+/));
     for (const [k, v] of Object.entries(MALLOC_ENV)) expect(env).toContain(`${k}=${v}`);
+  });
+
+  it("`npm start` runs node with the gateway's V8 flags, as the image does", () => {
+    expect(pkg.scripts.start).toContain(`node ${NODE_FLAGS.join(" ")} dist/cli/src/main.js start`);
   });
 
   it("exposes the default worker and control-plane ports; runtime files the code reads are present", () => {

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { loadWorkerConfig } from "./config.js";
-import { applyHeapGrowth, MALLOC_ENV, mallocDefaults } from "./heap.js";
+import { applyHeapGrowth, MALLOC_ENV, mallocDefaults, NODE_FLAGS, withNodeFlags } from "./heap.js";
 
 const env = { LLM_GATEWAY_WORKER_TOKEN: "t" };
 
@@ -22,6 +22,14 @@ describe("heap growth bound", () => {
   it("fills in the malloc settings an operator did not set, and keeps theirs", () => {
     expect(mallocDefaults({})).toEqual(MALLOC_ENV);
     expect(mallocDefaults({ MALLOC_ARENA_MAX: "8" })).toEqual({});
+  });
+
+  it("adds the V8 flags a process's command line lacks, and keeps an operator's own setting", () => {
+    expect(NODE_FLAGS).toEqual(["--no-memory-reducer"]);
+    expect(withNodeFlags([])).toEqual(["--no-memory-reducer"]);
+    expect(withNodeFlags(["--import", "x.js"])).toEqual(["--import", "x.js", "--no-memory-reducer"]);
+    expect(withNodeFlags(["--no-memory-reducer"])).toEqual(["--no-memory-reducer"]);
+    expect(withNodeFlags(["--memory-reducer"])).toEqual(["--memory-reducer"]);
   });
 
   it("sets V8's heap growing percent, and nothing when 0", () => {

@@ -30,3 +30,26 @@ export function mallocDefaults(env: NodeJS.ProcessEnv): Record<string, string> {
   for (const [k, v] of Object.entries(MALLOC_ENV)) if (env[k] === undefined) out[k] = v;
   return out;
 }
+
+/**
+ * V8 flags the gateway's processes run with; they only take effect on node's command line (V8
+ * reads them when the heap is set up, and NODE_OPTIONS refuses them), so the launcher passes them:
+ * the image's entrypoint, the cluster primary for the processes it forks, `npm start`, the
+ * benchmarks' workers.
+ *
+ * `--no-memory-reducer`: a while after traffic stops (about 95 s on the benchmark machine) V8's
+ * memory reducer runs full collections to shrink the heap; they also throw away optimized code
+ * whose embedded objects died with the last requests ("weak objects": 21–77 functions of the
+ * request path per collection, traced with --trace-deopt). The next burst then runs on slower
+ * tiers until V8 optimizes them again, which at 1,000 req/s on one process queued requests for
+ * 2–3 s (docs/performance.md, "After an idle"). The cost: an idle worker keeps the heap its last
+ * traffic left until its next collection (118 MB after a burst and 150 s idle, 79 MB with the
+ * reducer).
+ */
+export const NODE_FLAGS: readonly string[] = ["--no-memory-reducer"];
+
+/** `execArgv` with the NODE_FLAGS it lacks (a flag given otherwise, e.g. `--memory-reducer`, wins). */
+export function withNodeFlags(execArgv: readonly string[]): string[] {
+  const given = new Set(execArgv.map((a) => a.replace(/^--no-/, "--").split("=")[0]));
+  return [...execArgv, ...NODE_FLAGS.filter((f) => !given.has(f.replace(/^--no-/, "--")))];
+}

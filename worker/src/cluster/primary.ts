@@ -1,6 +1,6 @@
 import cluster, { type Worker as ClusterWorker } from "node:cluster";
 import type { Logger } from "../../../lib/src/logger.js";
-import { mallocDefaults } from "../heap.js";
+import { mallocDefaults, withNodeFlags } from "../heap.js";
 import { aggregateSamples } from "./aggregate.js";
 import { type CollectRequest, isClusterMessage, type RegistrySamples, type ScrapeReply } from "./messages.js";
 
@@ -123,6 +123,8 @@ export function startPrimary(o: PrimaryOptions): Primary {
     }
   };
 
+  // The processes run with the gateway's V8 flags (heap.ts NODE_FLAGS), which only node's command line sets.
+  cluster.setupPrimary({ execArgv: withNodeFlags(process.execArgv) });
   for (let i = 1; i <= o.processes; i++) fork(i, RESTART_MIN_MS);
   o.log.info({ processes: o.processes, pid: process.pid }, "worker cluster primary started");
 
