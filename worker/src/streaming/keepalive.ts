@@ -39,11 +39,6 @@ export function createKeepalive(intervalMs: number, now: () => number = Date.now
       entry.last = t;
     }
   };
-  const stop = () => {
-    clearInterval(timer);
-    timer = undefined;
-  };
-
   return {
     add(res) {
       const entry = { res, last: now() };
@@ -66,7 +61,8 @@ export function createKeepalive(intervalMs: number, now: () => number = Date.now
     },
     close() {
       open.clear();
-      stop();
+      clearInterval(timer);
+      timer = undefined;
     },
   };
 }

@@ -20,7 +20,6 @@ class Collector extends ReplyHandler implements BufferedResponse {
   body: Buffer = EMPTY;
   #chunks: Buffer[] = [];
   #size = 0;
-  #settled = false;
 
   constructor(
     private readonly resolve: (r: BufferedResponse) => void,
@@ -51,16 +50,12 @@ class Collector extends ReplyHandler implements BufferedResponse {
   }
 
   onError(err: Error): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.letGo();
+    if (!this.letGo()) return;
     this.reject(err);
   }
 
   #finish(): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.letGo();
+    if (!this.letGo()) return;
     const chunks = this.#chunks;
     this.body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size);
     this.#chunks = [];

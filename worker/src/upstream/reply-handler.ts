@@ -72,9 +72,16 @@ export abstract class ReplyHandler implements Dispatcher.DispatchHandler {
     this.#abort?.(err);
   }
 
-  /** The reply is over (ended, failed or given up): stops listening to the signal. */
-  protected letGo(): void {
+  /** Whether the reply is over (ended, failed or given up). */
+  protected get over(): boolean {
+    return this.#over;
+  }
+
+  /** The reply is over: stops listening to the signal. False when it was over already. */
+  protected letGo(): boolean {
+    if (this.#over) return false;
     this.#over = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
+    return true;
   }
 }

@@ -40,7 +40,6 @@ const DONE: IteratorResult<Buffer, undefined> = { done: true, value: undefined }
 class Streamer extends ReplyHandler implements StreamedResponse, ReplyBody {
   #queue: Buffer[] = [];
   #queued = 0;
-  #ended = false;
   #error: Error | undefined;
   #reader:
     | { resolve: (r: IteratorResult<Buffer, undefined>) => void; reject: (e: unknown) => void }
@@ -89,15 +88,14 @@ class Streamer extends ReplyHandler implements StreamedResponse, ReplyBody {
   }
 
   onComplete(): void {
-    this.#settle();
+    this.letGo();
     const reader = this.#reader;
     this.#reader = undefined;
     reader?.resolve(DONE);
   }
 
   onError(err: Error): void {
-    if (this.#ended) return;
-    this.#settle();
+    if (!this.letGo()) return;
     if (this.#started) {
       this.#started = undefined;
       this.#failStart(err);
@@ -113,7 +111,7 @@ class Streamer extends ReplyHandler implements StreamedResponse, ReplyBody {
     const chunk = this.#shift();
     if (chunk !== undefined) return Promise.resolve({ done: false, value: chunk });
     if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(DONE);
+    if (this.over) return Promise.resolve(DONE);
     return new Promise((resolve, reject) => {
       this.#reader = { resolve, reject };
     });
@@ -122,7 +120,7 @@ class Streamer extends ReplyHandler implements StreamedResponse, ReplyBody {
   read(): Buffer | null | undefined {
     const chunk = this.#shift();
     if (chunk !== undefined || this.#error) return chunk;
-    return this.#ended ? null : undefined;
+    return this.over ? null : undefined;
   }
 
   /** The oldest queued chunk, resuming undici once the queue is short enough again. */
@@ -138,8 +136,7 @@ class Streamer extends ReplyHandler implements StreamedResponse, ReplyBody {
   }
 
   destroy(): void {
-    if (this.#ended) return;
-    this.#settle();
+    if (!this.letGo()) return;
     this.#queue = [];
     const reader = this.#reader;
     this.#reader = undefined;
@@ -155,12 +152,6 @@ class Streamer extends ReplyHandler implements StreamedResponse, ReplyBody {
         return Promise.resolve(DONE);
       },
     };
-  }
-
-  /** The reply is over (ended, failed or given up): no more signal listening. */
-  #settle(): void {
-    this.#ended = true;
-    this.letGo();
   }
 }
 
