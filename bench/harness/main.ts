@@ -9,11 +9,13 @@
  *     [--portkey VERSION | --no-portkey]
  *
  * Scenarios: closed-loop throughput (wrk at 32 and 256 connections), added
- * latency at one request in flight (targets alternating in rounds), latency
- * at fixed arrival rates (open loop, from scheduled send times), time to
- * first token at one stream in flight (paired rounds), paced streaming
- * bursts (64 chunks 20 ms apart: time to first token, gaps), memory (idle,
- * peak under load, with 1,000 streams open). Uses REDIS_URL when set, else
+ * latency at one request in flight (all targets in turn each round, and the
+ * baseline alternating with each target alone), one connection back to back
+ * (wrk -c1), latency at fixed arrival rates (open loop, from scheduled send
+ * times), time to first token at one stream in flight (both ways of pairing),
+ * paced streaming bursts (64 chunks 20 ms apart: time to first token, gaps),
+ * memory (idle, peak under load, with 1,000 streams open), and the machine's
+ * cold-work factor (cold-work.ts). Uses REDIS_URL when set, else
  * starts a redis-server on a free loopback port. Writes
  * bench/results/harness-<profile>-<timestamp>.json and .md (the table).
  */
@@ -24,14 +26,18 @@ import { projectRoot } from "../../lib/src/paths.js";
 import { type FreshDatabase, freshDatabase, THIS_DIST } from "../lib/gateway.js";
 import { machine, stampedName } from "../lib/machine.js";
 import { rssBytes, stopAll, stopAllOnSignal } from "../lib/process.js";
+import { coldWork } from "./cold-work.js";
 import { profileNamed } from "./profiles.js";
 import { type Column, peakUnderLoad, type Results, table } from "./report.js";
 import {
+  backToBack,
   closedLoop,
   fixedRate,
   oneInFlight,
+  oneInFlightAlternating,
   openStreams,
   streaming,
+  streamingAlternating,
   streamingOneInFlight,
   targetRss,
 } from "./scenarios.js";
@@ -109,9 +115,13 @@ try {
     settledIdleRssBytes,
     closedLoop: await attempt("closedLoop", () => closedLoop(ctx)),
     oneInFlight: await attempt("oneInFlight", () => oneInFlight(ctx)),
+    oneInFlightAlternating: await attempt("oneInFlightAlternating", () => oneInFlightAlternating(ctx)),
+    backToBack: await attempt("backToBack", () => backToBack(ctx)),
     openLoop: await attempt("openLoop", () => fixedRate(ctx)),
     streaming: await attempt("streaming", () => streaming(ctx)),
     streamOneInFlight: await attempt("streamOneInFlight", () => streamingOneInFlight(ctx)),
+    streamAlternating: await attempt("streamAlternating", () => streamingAlternating(ctx)),
+    coldWork: await attempt("coldWork", () => coldWork(profile.coldWorkSamples)),
   };
   const results: Results = {
     ...partial,
@@ -138,7 +148,8 @@ try {
       closedLoop:
         "wrk, 2 threads, 10 s timeout, POST of a small chat completion (non-streaming), instant mock",
       openLoop: "undici, 256 connections, latency from scheduled send time, 15 s timeout",
-      streams: `burst of ${profile.streamConcurrency}: mock rule ${profile.streamChunks} chunks ${profile.streamIntervalMs} ms apart; one in flight: 2 chunks 10 ms apart, ${profile.ttftRounds} paired rounds; open streams: 64 chunks 300 ms apart`,
+      streams: `burst of ${profile.streamConcurrency}: mock rule ${profile.streamChunks} chunks ${profile.streamIntervalMs} ms apart; one in flight: 2 chunks 10 ms apart, ${profile.ttftRounds} paired rounds (all targets in turn, then the baseline alternating with each target); open streams: 64 chunks 300 ms apart`,
+      oneInFlight: `${profile.addedLatencyRounds} rounds with all targets in turn, then ${profile.addedLatencyRounds} rounds of the baseline alternating with each target; back to back: wrk -c1, ${profile.backToBackSeconds} s per target, ${profile.backToBackRounds} rounds`,
     },
     notes: setup.notes,
     targets: targets.map((t) => ({

@@ -62,12 +62,34 @@ export async function pairedRounds(
   );
 }
 
-/** Added latency of a whole (small, non-streaming) chat completion at one request in flight. */
-export function addedLatency(targets: Target[], rounds: number): Promise<Record<string, AddedLatencyResult>> {
-  const body = chatBody();
-  return pairedRounds(targets, rounds, async (pool, target) => {
+/**
+ * The baseline (the first target) and one other target alternating, for each
+ * other target in turn: between two of its requests a target waits only for
+ * one request to the baseline, not for one to every other target. The
+ * baseline's own entry is from its pairing with the first other target.
+ */
+export async function alternatingWithBaseline(
+  targets: Target[],
+  rounds: number,
+  measure: Measure,
+  warmup = 20,
+): Promise<Record<string, AddedLatencyResult>> {
+  const [base, ...others] = targets;
+  const out: Record<string, AddedLatencyResult> = {};
+  if (!base) return out;
+  for (const t of others) {
+    const pair = await pairedRounds([base, t], rounds, measure, warmup);
+    out[base.name] ??= pair[base.name] as AddedLatencyResult;
+    out[t.name] = pair[t.name] as AddedLatencyResult;
+  }
+  return out;
+}
+
+/** One small, non-streaming chat completion: its latency in ms, NaN unless it answered 200. */
+export const chatLatency =
+  (body = chatBody()): Measure =>
+  async (pool, target) => {
     const start = performance.now();
     const status = await send(pool, target, body);
     return status === 200 ? performance.now() - start : Number.NaN;
-  });
-}
+  };

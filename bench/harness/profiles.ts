@@ -10,6 +10,9 @@ export interface Profile {
   closedLoopRounds: number;
   /** one request in flight: this many rounds of one request to each target in turn */
   addedLatencyRounds: number;
+  /** one connection, requests back to back (wrk -c1): this many seconds per target and round */
+  backToBackSeconds: number;
+  backToBackRounds: number;
   /** fixed arrival rates (requests per second), each for `openLoopSeconds` per target */
   openLoopRates: number[];
   openLoopSeconds: number;
@@ -22,6 +25,8 @@ export interface Profile {
   streamIntervalMs: number;
   /** streams held open at once for the memory figure */
   openStreams: number;
+  /** the machine's cold-work figure: timed runs per idle length */
+  coldWorkSamples: number;
   /**
    * Idle RSS is read right after start and again after this long with no traffic: V8 shrinks its
    * young generation (the memory reducer) about 15 s after the startup work stops.
@@ -36,6 +41,8 @@ const FULL: Profile = {
   closedLoopSeconds: 10,
   closedLoopRounds: 2,
   addedLatencyRounds: 2000,
+  backToBackSeconds: 4,
+  backToBackRounds: 3,
   openLoopRates: [200, 1000],
   openLoopSeconds: 10,
   ttftRounds: 400,
@@ -45,6 +52,7 @@ const FULL: Profile = {
   streamIntervalMs: 20,
   openStreams: 1000,
   idleSettleSeconds: 30,
+  coldWorkSamples: 300,
 };
 
 const SHORT: Profile = {
@@ -54,11 +62,14 @@ const SHORT: Profile = {
   closedLoopSeconds: 3,
   closedLoopRounds: 1,
   addedLatencyRounds: 300,
+  backToBackSeconds: 2,
+  backToBackRounds: 1,
   openLoopRates: [200],
   openLoopSeconds: 3,
   ttftRounds: 60,
   streamRounds: 2,
   streamConcurrency: 4,
+  coldWorkSamples: 100,
 };
 
 export function profileNamed(name: string): Profile {

@@ -1,8 +1,15 @@
 /** The harness's results as one Markdown table: a row per figure, a column per target of the same run. */
 import type { Machine } from "../lib/machine.js";
+import type { ColdWorkFigure } from "./cold-work.js";
 import type { OpenLoopResult } from "./open-loop.js";
 import type { AddedLatencyResult } from "./paired.js";
-import type { ClosedLoopFigure, OpenStreamsFigure, PerTarget, StreamingFigure } from "./scenarios.js";
+import type {
+  BackToBackFigure,
+  ClosedLoopFigure,
+  OpenStreamsFigure,
+  PerTarget,
+  StreamingFigure,
+} from "./scenarios.js";
 import type { Role } from "./targets.js";
 
 export interface Results {
@@ -10,10 +17,17 @@ export interface Results {
   /** After `idleSettleSeconds` more with no traffic. */
   settledIdleRssBytes: PerTarget<number | undefined>;
   closedLoop: Record<string, PerTarget<ClosedLoopFigure>>;
+  /** every target in turn each round */
   oneInFlight: PerTarget<AddedLatencyResult>;
+  /** the baseline and one target alternating, pair by pair */
+  oneInFlightAlternating: PerTarget<AddedLatencyResult>;
+  backToBack: PerTarget<BackToBackFigure>;
   openLoop: Record<string, PerTarget<OpenLoopResult>>;
   streaming: PerTarget<StreamingFigure>;
   streamOneInFlight: PerTarget<AddedLatencyResult>;
+  streamAlternating: PerTarget<AddedLatencyResult>;
+  /** the machine: the same small work after idles of 0–20 ms */
+  coldWork: ColdWorkFigure[];
   openStreams: PerTarget<OpenStreamsFigure>;
   rssAfterBytes: PerTarget<number | undefined>;
 }
@@ -44,6 +58,9 @@ const kb = (x: number | undefined) => (x === undefined ? "–" : fixed(1)(x / 10
 
 type Row = [label: string, cell: (name: string) => string];
 
+/** "added p50 / added p99" of a paired-rounds figure. */
+const added = (x: AddedLatencyResult | undefined) => `${ms(x?.addedMedianMs)} / ${ms(x?.addedP99Ms)}`;
+
 function rows(r: Results, baseline: string): Row[] {
   const out: Row[] = [];
   for (const [key, byTarget] of Object.entries(r.closedLoop)) {
@@ -63,10 +80,19 @@ function rows(r: Results, baseline: string): Row[] {
     );
   }
   const one = r.oneInFlight;
+  const alt = r.oneInFlightAlternating;
+  const b2b = r.backToBack;
   out.push(
-    ["1 in flight: p50 / p99 ms", (n) => `${ms(one[n]?.latencyMs.p50)} / ${ms(one[n]?.latencyMs.p99)}`],
-    ["1 in flight: added ms (median of paired rounds)", (n) => ms(one[n]?.addedMedianMs)],
-    ["1 in flight: added p99 ms", (n) => ms(one[n]?.addedP99Ms)],
+    [
+      "1 in flight, all in turn: p50 / p99 ms",
+      (n) => `${ms(one[n]?.latencyMs.p50)} / ${ms(one[n]?.latencyMs.p99)}`,
+    ],
+    ["1 in flight, all in turn: added p50 / p99 ms", (n) => added(one[n])],
+    ["1 in flight, alternating with the baseline: added p50 / p99 ms", (n) => added(alt[n])],
+    [
+      "1 connection back to back (wrk -c1): p50 ms / added p50 ms",
+      (n) => `${ms(b2b[n]?.p50Ms)} / ${ms(b2b[n]?.addedP50Ms)}`,
+    ],
   );
   for (const [key, byTarget] of Object.entries(r.openLoop)) {
     const rate = key.slice(4);
@@ -92,7 +118,11 @@ function rows(r: Results, baseline: string): Row[] {
       "stream 1 in flight: TTFT p50 / p99 ms",
       (n) => `${ms(t[n]?.latencyMs.p50)} / ${ms(t[n]?.latencyMs.p99)}`,
     ],
-    ["stream 1 in flight: added TTFT ms (median of paired rounds)", (n) => ms(t[n]?.addedMedianMs)],
+    ["stream 1 in flight, all in turn: added TTFT p50 / p99 ms", (n) => added(t[n])],
+    [
+      "stream 1 in flight, alternating with the baseline: added TTFT p50 / p99 ms",
+      (n) => added(r.streamAlternating[n]),
+    ],
     ["stream 1 in flight: failed", (n) => count(t[n]?.failures)],
     ["stream burst: complete / streams", (n) => (s[n] ? `${s[n].complete} / ${s[n].streams}` : "–")],
     ["stream burst: TTFT p50 / p99 ms", (n) => `${ms(s[n]?.ttftMs.p50)} / ${ms(s[n]?.ttftMs.p99)}`],
@@ -135,6 +165,9 @@ export function table(r: Results, columns: Column[], m: Machine, profile: string
   const streamErrors = Object.entries(r.streaming)
     .filter(([, f]) => f.firstError)
     .map(([name, f]) => `- ${name} streaming: ${f.failed} failed, first error: ${f.firstError}`);
+  const cold = r.coldWork.length
+    ? `The machine: one fixed piece of work (a chat body parsed and re-serialised, a key hashed and looked up) takes ${r.coldWork.map((f) => `${fixed(0)(f.p50Us)} µs ${f.idleMs ? `after ${f.idleMs} ms idle` : "back to back"}`).join(", ")} (p50).`
+    : "";
   const machine = `Profile ${profile}; ${m.cpus} × ${m.cpu ?? "CPU"}, ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}, load average ${m.loadAverage.map((x) => x.toFixed(2)).join(" ")}.`;
-  return [head, rule, ...body, "", ...notes, ...streamErrors, machine].join("\n");
+  return [head, rule, ...body, "", ...notes, ...streamErrors, ...(cold ? [cold] : []), machine].join("\n");
 }
