@@ -11,7 +11,7 @@
  * Scenarios: closed-loop throughput (wrk at 32 and 256 connections), added
  * latency at one request in flight (all targets in turn each round, and the
  * baseline alternating with each target alone), one connection back to back
- * (wrk -c1), latency at fixed arrival rates (open loop, from scheduled send
+ * (wrk -c1, and streams), latency at fixed arrival rates (open loop, from scheduled send
  * times), time to first token at one stream in flight (both ways of pairing),
  * paced streaming bursts (64 chunks 20 ms apart: time to first token, gaps),
  * memory (idle, peak under load, with 1,000 streams open), and the machine's
@@ -27,20 +27,17 @@ import { type FreshDatabase, freshDatabase, THIS_DIST } from "../lib/gateway.js"
 import { machine, stampedName } from "../lib/machine.js";
 import { rssBytes, stopAll, stopAllOnSignal } from "../lib/process.js";
 import { coldWork } from "./cold-work.js";
-import { profileNamed } from "./profiles.js";
-import { type Column, peakUnderLoad, type Results, table } from "./report.js";
 import {
   backToBack,
-  closedLoop,
-  fixedRate,
   oneInFlight,
   oneInFlightAlternating,
-  openStreams,
-  streaming,
+  streamBackToBack,
   streamingAlternating,
   streamingOneInFlight,
-  targetRss,
-} from "./scenarios.js";
+} from "./one-in-flight.js";
+import { profileNamed } from "./profiles.js";
+import { type Column, peakUnderLoad, type Results, table } from "./report.js";
+import { closedLoop, fixedRate, openStreams, streaming, targetRss } from "./scenarios.js";
 import { startTargets } from "./targets.js";
 
 const { values } = parseArgs({
@@ -121,6 +118,7 @@ try {
     streaming: await attempt("streaming", () => streaming(ctx)),
     streamOneInFlight: await attempt("streamOneInFlight", () => streamingOneInFlight(ctx)),
     streamAlternating: await attempt("streamAlternating", () => streamingAlternating(ctx)),
+    streamBackToBack: await attempt("streamBackToBack", () => streamBackToBack(ctx)),
     coldWork: await attempt("coldWork", () => coldWork(profile.coldWorkSamples)),
   };
   const results: Results = {
@@ -149,7 +147,7 @@ try {
         "wrk, 2 threads, 10 s timeout, POST of a small chat completion (non-streaming), instant mock",
       openLoop: "undici, 256 connections, latency from scheduled send time, 15 s timeout",
       streams: `burst of ${profile.streamConcurrency}: mock rule ${profile.streamChunks} chunks ${profile.streamIntervalMs} ms apart; one in flight: 2 chunks 10 ms apart, ${profile.ttftRounds} paired rounds (all targets in turn, then the baseline alternating with each target); open streams: 64 chunks 300 ms apart`,
-      oneInFlight: `${profile.addedLatencyRounds} rounds with all targets in turn, then ${profile.addedLatencyRounds} rounds of the baseline alternating with each target; back to back: wrk -c1, ${profile.backToBackSeconds} s per target, ${profile.backToBackRounds} rounds`,
+      oneInFlight: `${profile.addedLatencyRounds} rounds with all targets in turn, then ${profile.addedLatencyRounds} rounds of the baseline alternating with each target; back to back: wrk -c1, ${profile.backToBackSeconds} s per target, ${profile.backToBackRounds} rounds; streams back to back: ${profile.backToBackStreams} per target and round, both chunks at once`,
     },
     notes: setup.notes,
     targets: targets.map((t) => ({

@@ -13,6 +13,8 @@ export interface Profile {
   /** one connection, requests back to back (wrk -c1): this many seconds per target and round */
   backToBackSeconds: number;
   backToBackRounds: number;
+  /** streams back to back (time to first token, warm): this many per target and round */
+  backToBackStreams: number;
   /** fixed arrival rates (requests per second), each for `openLoopSeconds` per target */
   openLoopRates: number[];
   openLoopSeconds: number;
@@ -43,6 +45,7 @@ const FULL: Profile = {
   addedLatencyRounds: 2000,
   backToBackSeconds: 4,
   backToBackRounds: 3,
+  backToBackStreams: 500,
   openLoopRates: [200, 1000],
   openLoopSeconds: 10,
   ttftRounds: 400,
@@ -64,6 +67,7 @@ const SHORT: Profile = {
   addedLatencyRounds: 300,
   backToBackSeconds: 2,
   backToBackRounds: 1,
+  backToBackStreams: 200,
   openLoopRates: [200],
   openLoopSeconds: 3,
   ttftRounds: 60,

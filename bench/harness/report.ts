@@ -1,15 +1,10 @@
 /** The harness's results as one Markdown table: a row per figure, a column per target of the same run. */
 import type { Machine } from "../lib/machine.js";
 import type { ColdWorkFigure } from "./cold-work.js";
+import type { BackToBackFigure, StreamBackToBackFigure } from "./one-in-flight.js";
 import type { OpenLoopResult } from "./open-loop.js";
 import type { AddedLatencyResult } from "./paired.js";
-import type {
-  BackToBackFigure,
-  ClosedLoopFigure,
-  OpenStreamsFigure,
-  PerTarget,
-  StreamingFigure,
-} from "./scenarios.js";
+import type { ClosedLoopFigure, OpenStreamsFigure, PerTarget, StreamingFigure } from "./scenarios.js";
 import type { Role } from "./targets.js";
 
 export interface Results {
@@ -26,6 +21,7 @@ export interface Results {
   streaming: PerTarget<StreamingFigure>;
   streamOneInFlight: PerTarget<AddedLatencyResult>;
   streamAlternating: PerTarget<AddedLatencyResult>;
+  streamBackToBack: PerTarget<StreamBackToBackFigure>;
   /** the machine: the same small work after idles of 0–20 ms */
   coldWork: ColdWorkFigure[];
   openStreams: PerTarget<OpenStreamsFigure>;
@@ -122,6 +118,10 @@ function rows(r: Results, baseline: string): Row[] {
     [
       "stream 1 in flight, alternating with the baseline: added TTFT p50 / p99 ms",
       (n) => added(r.streamAlternating[n]),
+    ],
+    [
+      "streams back to back (1 connection): TTFT p50 ms / added p50 ms",
+      (n) => `${ms(r.streamBackToBack[n]?.ttftMs.p50)} / ${ms(r.streamBackToBack[n]?.addedP50Ms)}`,
     ],
     ["stream 1 in flight: failed", (n) => count(t[n]?.failures)],
     ["stream burst: complete / streams", (n) => (s[n] ? `${s[n].complete} / ${s[n].streams}` : "–")],

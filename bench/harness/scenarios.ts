@@ -1,22 +1,15 @@
 /**
  * The harness's scenarios, each run over every target in turn on the same
- * mock: closed-loop throughput (wrk), added latency at one request in flight,
- * latency at a fixed arrival rate, paced streaming, and memory.
+ * mock: closed-loop throughput (wrk), latency at a fixed arrival rate, paced
+ * streaming, and memory (one request in flight: one-in-flight.ts).
  */
 import { join } from "node:path";
 import { rssBytes, sampleRss } from "../lib/process.js";
 import { medianOfRuns, type WrkResult, writePostScript, wrk } from "../lib/wrk.js";
 import { type OpenLoopResult, openLoop } from "./open-loop.js";
-import {
-  type AddedLatencyResult,
-  alternatingWithBaseline,
-  chatLatency,
-  type Measure,
-  pairedRounds,
-} from "./paired.js";
 import type { Profile } from "./profiles.js";
-import { type Distribution, distribution, median } from "./stats.js";
-import { type HeldStreams, holdStreams, streamBatch, streamOnce } from "./streams.js";
+import { type Distribution, distribution } from "./stats.js";
+import { type HeldStreams, holdStreams, streamBatch } from "./streams.js";
 import { chatBody, setMockRules, type Target } from "./targets.js";
 
 export interface Context {
@@ -41,7 +34,7 @@ export interface ClosedLoopFigure extends WrkResult {
 }
 
 /** Writes each target's wrk script (a POST of the chat body) into `scriptDir`; its path by target. */
-async function postScripts(ctx: Context): Promise<(t: Target) => string> {
+export async function postScripts(ctx: Context): Promise<(t: Target) => string> {
   const scripts = new Map<Target, string>();
   for (const t of ctx.targets) {
     const file = join(ctx.scriptDir, `.wrk-harness-${t.name.replace(/\W/g, "_")}.lua`);
@@ -78,50 +71,6 @@ export async function closedLoop(ctx: Context): Promise<Record<string, PerTarget
     }
   }
   return out;
-}
-
-/** One request in flight, every target in turn each round (each idles while all the others answer). */
-export function oneInFlight(ctx: Context): Promise<PerTarget<AddedLatencyResult>> {
-  ctx.log(`one in flight: ${ctx.profile.addedLatencyRounds} rounds over ${ctx.targets.length} targets`);
-  return pairedRounds(ctx.targets, ctx.profile.addedLatencyRounds, chatLatency());
-}
-
-/** One request in flight, the baseline and each target alternating (issue 8's method), pair by pair. */
-export function oneInFlightAlternating(ctx: Context): Promise<PerTarget<AddedLatencyResult>> {
-  ctx.log(
-    `one in flight, alternating with the baseline: ${ctx.profile.addedLatencyRounds} rounds per target`,
-  );
-  return alternatingWithBaseline(ctx.targets, ctx.profile.addedLatencyRounds, chatLatency());
-}
-
-export interface BackToBackFigure extends WrkResult {
-  /** median over rounds of (this target's p50 − the baseline's p50 in the same round) */
-  addedP50Ms: number;
-}
-
-/**
- * One connection, each request sent as soon as the last is answered (wrk -c1),
- * `backToBackRounds` rounds of every target in turn: the request path run
- * warm, with no idle between requests.
- */
-export async function backToBack(ctx: Context): Promise<PerTarget<BackToBackFigure>> {
-  const { profile: p, targets } = ctx;
-  const script = await postScripts(ctx);
-  const runs = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
-  for (let r = 0; r < p.backToBackRounds; r++) {
-    for (const t of targets) {
-      ctx.log(`back to back ${t.name} (round ${r + 1}/${p.backToBackRounds})`);
-      runs.get(t.name)?.push(await wrk(t.url, 1, script(t), p.backToBackSeconds));
-    }
-  }
-  const base = runs.get(targets[0]?.name ?? "") ?? [];
-  return Object.fromEntries(
-    targets.map((t) => {
-      const xs = runs.get(t.name) ?? [];
-      const added = xs.map((x, i) => x.p50Ms - (base[i]?.p50Ms ?? Number.NaN));
-      return [t.name, { ...medianOfRuns(xs), addedP50Ms: Math.round(median(added) * 1000) / 1000 }];
-    }),
-  );
 }
 
 /** Each fixed arrival rate against each target in turn. */
@@ -191,41 +140,6 @@ export async function streaming(ctx: Context): Promise<PerTarget<StreamingFigure
       return [t.name, { ...f, addedTtftMs: Math.round((f.ttftMs.p50 - base.ttftMs.p50) * 1000) / 1000 }];
     }),
   );
-}
-
-/**
- * Time to first token at one stream in flight, the targets taking turns as
- * for the added latency (connections kept alive): what the gateway adds to
- * a stream's first token, without the queueing of a burst of streams. The
- * mock's stream is short (2 chunks 10 ms apart) so rounds are quick.
- */
-export function streamingOneInFlight(ctx: Context): Promise<PerTarget<AddedLatencyResult>> {
-  ctx.log(`stream one in flight: ${ctx.profile.ttftRounds} rounds over ${ctx.targets.length} targets`);
-  return withShortStreams(ctx, () => pairedRounds(ctx.targets, ctx.profile.ttftRounds, firstToken));
-}
-
-/** Time to first token at one stream in flight, the baseline and each target alternating, pair by pair. */
-export function streamingAlternating(ctx: Context): Promise<PerTarget<AddedLatencyResult>> {
-  ctx.log(`stream one in flight, alternating with the baseline: ${ctx.profile.ttftRounds} rounds per target`);
-  return withShortStreams(ctx, () =>
-    alternatingWithBaseline(ctx.targets, ctx.profile.ttftRounds, firstToken),
-  );
-}
-
-/** A stream's time to first token, NaN unless both content chunks came. */
-const firstToken: Measure = async (pool, target) => {
-  const sample = await streamOnce(pool, target);
-  return sample.error === undefined && sample.contentChunks === 2 ? sample.ttftMs : Number.NaN;
-};
-
-/** Runs `fn` with the mock streaming 2 chunks 10 ms apart (rounds stay quick). */
-async function withShortStreams<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
-  await setMockRules(ctx.mockUrl, [{ match: { stream: true }, chunks: 2, chunkIntervalMs: 10 }]);
-  try {
-    return await fn();
-  } finally {
-    await setMockRules(ctx.mockUrl, []);
-  }
 }
 
 export interface OpenStreamsFigure extends HeldStreams {
