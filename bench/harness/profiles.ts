@@ -1,4 +1,4 @@
-/** How long and how much each scenario of the harness runs: `full` (default) or `short` (~2 minutes). */
+/** How long and how much each scenario of the harness runs: `full` (default) or `short` (~3 minutes). */
 
 export interface Profile {
   name: "full" | "short";
