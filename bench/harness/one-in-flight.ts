@@ -53,12 +53,15 @@ export async function backToBack(ctx: Context): Promise<PerTarget<BackToBackFigu
       runs.get(t.name)?.push(await wrk(t.url, 1, script(t), p.backToBackSeconds));
     }
   }
-  const base = runs.get(targets[0]?.name ?? "") ?? [];
+  const base = (runs.get(targets[0]?.name ?? "") ?? []).map((x) => x.p50Ms);
   return Object.fromEntries(
     targets.map((t) => {
       const xs = runs.get(t.name) ?? [];
-      const added = xs.map((x, i) => x.p50Ms - (base[i]?.p50Ms ?? Number.NaN));
-      return [t.name, { ...medianOfRuns(xs), addedP50Ms: Math.round(median(added) * 1000) / 1000 }];
+      const addedP50Ms = medianAdded(
+        xs.map((x) => x.p50Ms),
+        base,
+      );
+      return [t.name, { ...medianOfRuns(xs), addedP50Ms }];
     }),
   );
 }
@@ -71,13 +74,13 @@ export async function backToBack(ctx: Context): Promise<PerTarget<BackToBackFigu
  */
 export function streamingOneInFlight(ctx: Context): Promise<PerTarget<AddedLatencyResult>> {
   ctx.log(`stream one in flight: ${ctx.profile.ttftRounds} rounds over ${ctx.targets.length} targets`);
-  return withShortStreams(ctx, () => pairedRounds(ctx.targets, ctx.profile.ttftRounds, firstToken));
+  return withStreamRule(ctx, 10, () => pairedRounds(ctx.targets, ctx.profile.ttftRounds, firstToken));
 }
 
 /** Time to first token at one stream in flight, the baseline and each target alternating, pair by pair. */
 export function streamingAlternating(ctx: Context): Promise<PerTarget<AddedLatencyResult>> {
   ctx.log(`stream one in flight, alternating with the baseline: ${ctx.profile.ttftRounds} rounds per target`);
-  return withShortStreams(ctx, () =>
+  return withStreamRule(ctx, 10, () =>
     alternatingWithBaseline(ctx.targets, ctx.profile.ttftRounds, firstToken),
   );
 }
@@ -88,9 +91,9 @@ const firstToken: Measure = async (pool, target) => {
   return sample.error === undefined && sample.contentChunks === 2 ? sample.ttftMs : Number.NaN;
 };
 
-/** Runs `fn` with the mock streaming 2 chunks 10 ms apart (rounds stay quick). */
-async function withShortStreams<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
-  await setMockRules(ctx.mockUrl, [{ match: { stream: true }, chunks: 2, chunkIntervalMs: 10 }]);
+/** Runs `fn` with the mock streaming 2 content chunks `intervalMs` apart (short: rounds stay quick). */
+async function withStreamRule<T>(ctx: Context, intervalMs: number, fn: () => Promise<T>): Promise<T> {
+  await setMockRules(ctx.mockUrl, [{ match: { stream: true }, chunks: 2, chunkIntervalMs: intervalMs }]);
   try {
     return await fn();
   } finally {
@@ -113,17 +116,14 @@ export interface StreamBackToBackFigure {
 export async function streamBackToBack(ctx: Context): Promise<PerTarget<StreamBackToBackFigure>> {
   const { profile: p, targets } = ctx;
   const runs = new Map<string, number[][]>(targets.map((t) => [t.name, []]));
-  await setMockRules(ctx.mockUrl, [{ match: { stream: true }, chunks: 2, chunkIntervalMs: 0 }]);
-  try {
+  await withStreamRule(ctx, 0, async () => {
     for (let r = 0; r < p.backToBackRounds; r++) {
       for (const t of targets) {
         ctx.log(`stream back to back ${t.name} (round ${r + 1}/${p.backToBackRounds})`);
         runs.get(t.name)?.push(await streamsInARow(t, p.backToBackStreams));
       }
     }
-  } finally {
-    await setMockRules(ctx.mockUrl, []);
-  }
+  });
   const p50 = (xs: number[]) => median(xs.filter((x) => !Number.isNaN(x)));
   const base = (runs.get(targets[0]?.name ?? "") ?? []).map(p50);
   return Object.fromEntries(
@@ -131,15 +131,8 @@ export async function streamBackToBack(ctx: Context): Promise<PerTarget<StreamBa
       const rounds = runs.get(t.name) ?? [];
       const all = rounds.flat();
       const ok = all.filter((x) => !Number.isNaN(x));
-      const added = rounds.map((xs, i) => p50(xs) - (base[i] ?? Number.NaN));
-      return [
-        t.name,
-        {
-          ttftMs: distribution(ok),
-          failures: all.length - ok.length,
-          addedP50Ms: Math.round(median(added) * 1000) / 1000,
-        },
-      ];
+      const addedP50Ms = medianAdded(rounds.map(p50), base);
+      return [t.name, { ttftMs: distribution(ok), failures: all.length - ok.length, addedP50Ms }];
     }),
   );
 }
@@ -154,4 +147,10 @@ async function streamsInARow(target: Target, n: number): Promise<number[]> {
     await pool.destroy();
   }
   return out;
+}
+
+/** Median over rounds of (a target's figure − the baseline's in the same round), to the µs. */
+function medianAdded(figures: number[], baseline: number[]): number {
+  const added = figures.map((x, i) => x - (baseline[i] ?? Number.NaN));
+  return Math.round(median(added) * 1000) / 1000;
 }
