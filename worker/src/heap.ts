@@ -48,8 +48,13 @@ export function mallocDefaults(env: NodeJS.ProcessEnv): Record<string, string> {
  */
 export const NODE_FLAGS: readonly string[] = ["--no-memory-reducer"];
 
-/** `execArgv` with the NODE_FLAGS it lacks (a flag given otherwise, e.g. `--memory-reducer`, wins). */
-export function withNodeFlags(execArgv: readonly string[]): string[] {
+/** The NODE_FLAGS `execArgv` lacks (a flag given otherwise, e.g. `--memory-reducer`, wins). */
+export function missingNodeFlags(execArgv: readonly string[]): string[] {
   const given = new Set(execArgv.map((a) => a.replace(/^--no-/, "--").split("=")[0]));
-  return [...execArgv, ...NODE_FLAGS.filter((f) => !given.has(f.replace(/^--no-/, "--")))];
+  return NODE_FLAGS.filter((f) => !given.has(f.replace(/^--no-/, "--")));
+}
+
+/** `execArgv` with the NODE_FLAGS it lacks. */
+export function withNodeFlags(execArgv: readonly string[]): string[] {
+  return [...execArgv, ...missingNodeFlags(execArgv)];
 }

@@ -3,7 +3,7 @@ import { createLogger } from "../../../lib/src/logger.js";
 import { inCluster } from "../../../worker/src/cluster/child.js";
 import { startPrimary } from "../../../worker/src/cluster/primary.js";
 import { loadWorkerConfig } from "../../../worker/src/config.js";
-import { applyHeapGrowth, withNodeFlags } from "../../../worker/src/heap.js";
+import { applyHeapGrowth, missingNodeFlags } from "../../../worker/src/heap.js";
 import { closeOnSignal } from "../lifecycle.js";
 
 /**
@@ -22,7 +22,7 @@ export async function runWorker(): Promise<void> {
     return;
   }
   applyHeapGrowth(config.heapGrowthPercent);
-  const missing = withNodeFlags(process.execArgv).slice(process.execArgv.length);
+  const missing = missingNodeFlags(process.execArgv);
   if (missing.length > 0) {
     // V8 takes these only on node's command line: the image's entrypoint and the cluster pass them.
     log.info({ missing }, "node runs without the gateway's V8 flags (docs/configuration.md)");
