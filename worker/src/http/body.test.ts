@@ -145,6 +145,21 @@ describe("readBody on a stream", () => {
     await expect(readBody(tooBig.req, 10)).rejects.toMatchObject({ code: "request_too_large" });
   });
 
+  it("resolves with the last declared byte, before the stream's end", async () => {
+    // The chunks arrive, but the end never comes: only the declared length can finish the read.
+    let reads = 0;
+    const parts = [Buffer.from("hello "), Buffer.from("world")];
+    const stream = new Readable({
+      read() {
+        const next = parts[reads++];
+        if (next) this.push(next);
+      },
+    });
+    const req = Object.assign(stream, { headers: { "content-length": "11" } }) as unknown as IncomingMessage;
+    expect((await readBody(req, 100)).toString()).toBe("hello world");
+    expect(req.readableEnded).toBe(false);
+  });
+
   it("joins chunks in order", async () => {
     const { req } = fakeRequest([Buffer.from("hello "), Buffer.from("wor"), Buffer.from("ld")]);
     expect((await readBody(req, 100)).toString()).toBe("hello world");

@@ -82,17 +82,29 @@ export class AuthError extends Error {
   }
 }
 
-/** The request signed by the provider's auth scheme, or the failure of signing it. */
-async function sign(
-  request: UpstreamRequest,
-  credential: CredentialRecord,
-): Promise<{ ok: true; signed: UpstreamRequest } | { ok: false; failure: AttemptFailure }> {
+type Signing = { ok: true; signed: UpstreamRequest } | { ok: false; failure: AttemptFailure };
+
+/** The failure of signing a request with a credential's auth scheme. */
+function signingFailed(err: unknown, credential: CredentialRecord): Signing {
+  const errorClass = err instanceof AuthError ? err.errorClass : ErrorClass.AUTH;
+  const message = `could not authenticate with provider ${credential.provider.id}: ${(err as Error).message}`;
+  return { ok: false, failure: gatewayFailure(errorClass, "upstream_auth_failed", message) };
+}
+
+/**
+ * The request signed by the provider's auth scheme, or the failure of signing it. Header schemes
+ * sign synchronously, and then so does this: the request goes out without a promise turn first.
+ */
+function sign(request: UpstreamRequest, credential: CredentialRecord): Signing | Promise<Signing> {
   try {
-    return { ok: true, signed: await authenticate(request, credential) };
+    const signed = authenticate(request, credential);
+    if (!(signed instanceof Promise)) return { ok: true, signed };
+    return signed.then(
+      (s): Signing => ({ ok: true, signed: s }),
+      (err: unknown) => signingFailed(err, credential),
+    );
   } catch (err) {
-    const errorClass = err instanceof AuthError ? err.errorClass : ErrorClass.AUTH;
-    const message = `could not authenticate with provider ${credential.provider.id}: ${(err as Error).message}`;
-    return { ok: false, failure: gatewayFailure(errorClass, "upstream_auth_failed", message) };
+    return signingFailed(err, credential);
   }
 }
 
@@ -185,7 +197,8 @@ async function call<R extends { statusCode: number; headers: IncomingHttpHeaders
   { ok: true; response: R } | { ok: false; failure: AttemptFailure } | { ok: false; aborted: true }
 > {
   const provider = credential.provider.id;
-  const signing = await sign(request, credential);
+  const pending = sign(request, credential);
+  const signing = pending instanceof Promise ? await pending : pending;
   if (!signing.ok) return signing;
   const { signed } = signing;
   let response: R;
