@@ -94,12 +94,20 @@ describe("requestBuffered", () => {
     const pending = post("/hang", during.signal);
     setTimeout(() => during.abort(), 50);
     await expect(pending).rejects.toThrow();
+    // aborted after dispatch but before the handler listens
+    const between = new AbortController();
+    const racing = post("/hang", between.signal);
+    between.abort();
+    await expect(racing).rejects.toThrow();
   });
 
   it("listens to the signal while the reply is awaited, and lets it go however the reply ends", async () => {
     const controller = new AbortController();
     const listeners = () => getEventListeners(controller.signal, "abort").length;
     const pending = post("/hang", controller.signal, "x", 200);
+    // added once the request is written (undici writes from a setImmediate queued before)
+    expect(listeners()).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(listeners()).toBe(1);
     await expect(pending).rejects.toMatchObject({ code: "UND_ERR_HEADERS_TIMEOUT" });
     expect(listeners()).toBe(0);

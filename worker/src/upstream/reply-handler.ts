@@ -36,18 +36,28 @@ export abstract class ReplyHandler implements Dispatcher.DispatchHandler {
     this.#signal = signal;
   }
 
-  /** Sends the request with this handler, then listens to the signal (unless it is over already). */
+  /**
+   * Sends the request with this handler, then listens to the signal (unless it is over already)
+   * from a setImmediate: undici writes a request on an idle kept-alive connection from one
+   * (GHSA-35p6-xmwp-9g52), queued during `dispatch`, so the listener is added after the request
+   * is on the wire, not before.
+   */
   dispatchOn(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions): void {
     try {
       dispatcher.dispatch(opts, this);
     } catch (err) {
       this.onError(err as Error);
     }
-    const signal = this.#signal;
-    // Aborted already: onConnect aborts the request (whether it ran during dispatch or runs later).
-    if (signal && !signal.aborted && !this.#over)
-      signal.addEventListener("abort", this.#onAbort, { once: true });
+    if (this.#signal && !this.#over) setImmediate(this.#listen);
   }
+
+  readonly #listen = () => {
+    const signal = this.#signal;
+    if (!signal || this.#over) return;
+    // Aborted already: abort now if undici connected the request (else onConnect will).
+    if (signal.aborted) this.#onAbort();
+    else signal.addEventListener("abort", this.#onAbort, { once: true });
+  };
 
   abstract onError(err: Error): void;
 
