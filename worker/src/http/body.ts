@@ -17,7 +17,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    let done = false;
+    const finish = () => {
+      if (done) return; // a body that reached its declared length was resolved then: no second concat
+      done = true;
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
@@ -27,9 +32,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         return;
       }
       chunks.push(chunk);
-      if (size === declared) done();
+      if (size === declared) finish();
     });
-    req.once("end", done);
+    req.once("end", finish);
     req.once("error", reject);
   });
 }
