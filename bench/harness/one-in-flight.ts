@@ -46,14 +46,8 @@ export interface BackToBackFigure extends WrkResult {
 export async function backToBack(ctx: Context): Promise<PerTarget<BackToBackFigure>> {
   const { profile: p, targets } = ctx;
   const script = await postScripts(ctx);
-  const runs = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
-  for (let r = 0; r < p.backToBackRounds; r++) {
-    for (const t of targets) {
-      ctx.log(`back to back ${t.name} (round ${r + 1}/${p.backToBackRounds})`);
-      runs.get(t.name)?.push(await wrk(t.url, 1, script(t), p.backToBackSeconds));
-    }
-  }
-  const base = (runs.get(targets[0]?.name ?? "") ?? []).map((x) => x.p50Ms);
+  const runs = await inRounds(ctx, "back to back", (t) => wrk(t.url, 1, script(t), p.backToBackSeconds));
+  const base = baselineOf(ctx, runs).map((x) => x.p50Ms);
   return Object.fromEntries(
     targets.map((t) => {
       const xs = runs.get(t.name) ?? [];
@@ -115,17 +109,11 @@ export interface StreamBackToBackFigure {
  */
 export async function streamBackToBack(ctx: Context): Promise<PerTarget<StreamBackToBackFigure>> {
   const { profile: p, targets } = ctx;
-  const runs = new Map<string, number[][]>(targets.map((t) => [t.name, []]));
-  await withStreamRule(ctx, 0, async () => {
-    for (let r = 0; r < p.backToBackRounds; r++) {
-      for (const t of targets) {
-        ctx.log(`stream back to back ${t.name} (round ${r + 1}/${p.backToBackRounds})`);
-        runs.get(t.name)?.push(await streamsInARow(t, p.backToBackStreams));
-      }
-    }
-  });
+  const runs = await withStreamRule(ctx, 0, () =>
+    inRounds(ctx, "stream back to back", (t) => streamsInARow(t, p.backToBackStreams)),
+  );
   const p50 = (xs: number[]) => median(xs.filter((x) => !Number.isNaN(x)));
-  const base = (runs.get(targets[0]?.name ?? "") ?? []).map(p50);
+  const base = baselineOf(ctx, runs).map(p50);
   return Object.fromEntries(
     targets.map((t) => {
       const rounds = runs.get(t.name) ?? [];
@@ -136,6 +124,27 @@ export async function streamBackToBack(ctx: Context): Promise<PerTarget<StreamBa
     }),
   );
 }
+
+/** `backToBackRounds` rounds of `run` on every target in turn: each target's results, round by round. */
+async function inRounds<T>(
+  ctx: Context,
+  label: string,
+  run: (target: Target) => Promise<T>,
+): Promise<Map<string, T[]>> {
+  const rounds = ctx.profile.backToBackRounds;
+  const runs = new Map<string, T[]>(ctx.targets.map((t) => [t.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const t of ctx.targets) {
+      ctx.log(`${label} ${t.name} (round ${r + 1}/${rounds})`);
+      runs.get(t.name)?.push(await run(t));
+    }
+  }
+  return runs;
+}
+
+/** The baseline's (the first target's) results, round by round. */
+const baselineOf = <T>(ctx: Context, runs: Map<string, T[]>): T[] =>
+  runs.get(ctx.targets[0]?.name ?? "") ?? [];
 
 /** `n` streams one after the other on one connection: each one's time to first token (NaN: failed). */
 async function streamsInARow(target: Target, n: number): Promise<number[]> {
